@@ -1,0 +1,29 @@
+//! The domain model of the access backend: wire types (exactly as the spec names them) and the validation
+//! rules of the spec.
+//!
+//! Both sides use this module: the client validates a request before sending it (fails fast, sends
+//! nothing), and the simulator validates the same request with the same functions before touching its
+//! database. Naming: plain types are stored or wire shapes, `…View` types are what the backend returns,
+//! `…Request` types are inputs.
+
+mod auth;
+mod doors;
+mod enums;
+mod errors;
+mod manager;
+mod users;
+pub mod validation;
+
+pub use auth::*;
+pub use doors::*;
+pub use enums::*;
+pub use errors::*;
+pub use manager::*;
+pub use users::*;
+pub use validation::ValidationError;
+
+/// The audience a partner-scoped token is issued for, as the real service names it.
+pub const PARTNER_AUDIENCE: &str = "https://rest.latchaccess.com/access/sdk";
+
+/// The OAuth grant type of the passwordless one-time-code exchange.
+pub const PASSWORDLESS_OTP_GRANT: &str = "http://auth0.com/oauth/grant-type/passwordless/otp";

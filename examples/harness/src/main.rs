@@ -1,0 +1,94 @@
+//! `latchkey`: the desktop CLI. `latchkey demo` walks through the whole partner flow against a throwaway
+//! simulator; `latchkey sim serve` runs the simulated backend for partners' own apps and tests.
+
+mod demo;
+mod duration;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use latchkey::{SecretString, SystemClock};
+use latchkey_sim::{BackendConfig, SimConfig};
+
+/// Latchkey: the access SDK for Latch-style smart locks — demo, simulator and test harness.
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the guided demo against a throwaway in-process simulator; exits 0 only if every step succeeds.
+    Demo,
+    /// The simulated access backend and locks.
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SimCommand {
+    /// Serve the simulated backend (auth, partner API, manager API) until Ctrl-C.
+    Serve {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        addr: SocketAddr,
+        /// The SQLite database file, or `:memory:` for a throwaway one.
+        #[arg(long, default_value = "latchkey-sim.db")]
+        db: String,
+        /// Lifetime of access tokens, such as `24h`, `15m` or `90s`.
+        #[arg(long, default_value = "24h", value_parser = duration::parse)]
+        token_ttl: chrono::Duration,
+        /// The bearer token of the manager API.
+        #[arg(long, env = "LATCHKEY_MANAGER_TOKEN", default_value = "dev-manager-token", hide_env_values = true)]
+        manager_token: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: could not start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Demo => demo::run().await,
+            Command::Sim { command: SimCommand::Serve { addr, db, token_ttl, manager_token } } => {
+                init_logging();
+                let config = SimConfig {
+                    addr,
+                    db,
+                    backend: BackendConfig {
+                        token_ttl,
+                        manager_token: SecretString::new(manager_token),
+                        ..BackendConfig::default()
+                    },
+                    clock: Arc::new(SystemClock),
+                };
+                latchkey_sim::server::serve(config).await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

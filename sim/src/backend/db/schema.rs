@@ -1,0 +1,155 @@
+//! The simulator's SQLite schema and its migrations: one SQL string per version, applied in order inside a
+//! transaction, with `PRAGMA user_version` recording how far a database file has come.
+
+use rusqlite::Connection;
+
+/// The migrations, in order. Never edit a released one: add the next.
+const MIGRATIONS: &[&str] = &[
+    // 1: the access backend of the foundation.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    );
+    CREATE TABLE partners (
+        uuid               TEXT PRIMARY KEY,
+        name               TEXT NOT NULL,
+        client_id          TEXT NOT NULL UNIQUE,
+        client_secret_hash BLOB NOT NULL,
+        created_at         TEXT NOT NULL
+    );
+    CREATE TABLE buildings (
+        seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+        uuid             TEXT NOT NULL UNIQUE,
+        name             TEXT NOT NULL,
+        timezone         TEXT NOT NULL,
+        common_doorcodes INTEGER NOT NULL
+    );
+    CREATE TABLE doors (
+        seq                INTEGER PRIMARY KEY AUTOINCREMENT,
+        uuid               TEXT NOT NULL UNIQUE,
+        building_uuid      TEXT NOT NULL REFERENCES buildings(uuid),
+        name               TEXT NOT NULL,
+        door_type          TEXT NOT NULL,
+        accessibility_type TEXT NOT NULL,
+        is_connected       INTEGER NOT NULL,
+        doorcode_secret    BLOB NOT NULL,
+        serial_number      TEXT UNIQUE,
+        device_type        TEXT,
+        battery_percentage INTEGER,
+        battery_updated_at TEXT,
+        lock_secret        BLOB
+    );
+    CREATE INDEX doors_building ON doors(building_uuid);
+    CREATE TABLE keys (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        uuid         TEXT NOT NULL UNIQUE,
+        name         TEXT NOT NULL,
+        partner_uuid TEXT REFERENCES partners(uuid),
+        enabled      INTEGER NOT NULL
+    );
+    CREATE TABLE key_doors (
+        key_uuid  TEXT NOT NULL REFERENCES keys(uuid),
+        door_uuid TEXT NOT NULL REFERENCES doors(uuid),
+        PRIMARY KEY (key_uuid, door_uuid)
+    );
+    CREATE INDEX key_doors_door ON key_doors(door_uuid);
+    CREATE TABLE users (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        uuid       TEXT NOT NULL UNIQUE,
+        first_name TEXT NOT NULL,
+        last_name  TEXT NOT NULL,
+        email      TEXT UNIQUE,
+        phone      TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX users_phone ON users(phone);
+    -- granter_type: MANAGER (granter_uuid ''), PARTNER or USER.
+    CREATE TABLE accesses (
+        seq                  INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_uuid            TEXT NOT NULL REFERENCES users(uuid),
+        door_uuid            TEXT NOT NULL REFERENCES doors(uuid),
+        granter_type         TEXT NOT NULL,
+        granter_uuid         TEXT NOT NULL,
+        passcode_type        TEXT NOT NULL,
+        role                 TEXT NOT NULL,
+        shareable            INTEGER NOT NULL,
+        start_time           TEXT NOT NULL,
+        end_time             TEXT,
+        doorcode             TEXT,
+        doorcode_description TEXT NOT NULL,
+        code_day             TEXT,
+        code_slot            INTEGER,
+        UNIQUE (user_uuid, door_uuid, granter_type, granter_uuid)
+    );
+    CREATE INDEX accesses_door ON accesses(door_uuid);
+    CREATE INDEX accesses_granter ON accesses(granter_type, granter_uuid);
+    CREATE TABLE daily_slots (
+        door_uuid TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        day       TEXT NOT NULL,
+        next_slot INTEGER NOT NULL,
+        PRIMARY KEY (door_uuid, kind, day)
+    );
+    CREATE TABLE outbox (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel   TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        subject   TEXT NOT NULL,
+        content   TEXT NOT NULL,
+        sent_at   TEXT NOT NULL
+    );
+    CREATE TABLE one_time_codes (
+        email        TEXT PRIMARY KEY,
+        partner_uuid TEXT NOT NULL,
+        code_hash    BLOB NOT NULL,
+        expires_at   TEXT NOT NULL,
+        attempts     INTEGER NOT NULL
+    );
+    CREATE TABLE refresh_tokens (
+        token_hash   BLOB PRIMARY KEY,
+        user_uuid    TEXT NOT NULL,
+        partner_uuid TEXT NOT NULL,
+        expires_at   TEXT NOT NULL
+    );
+    CREATE TABLE idempotency (
+        caller       TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        request_hash BLOB NOT NULL,
+        status       INTEGER,
+        body         BLOB,
+        created_at   TEXT NOT NULL,
+        PRIMARY KEY (caller, key)
+    );
+    "#,
+];
+
+/// The schema version a fully migrated database has.
+pub const VERSION: usize = MIGRATIONS.len();
+
+/// Brings a database up to [`VERSION`], applying each missing migration in its own transaction.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (index + 1) as u32)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn).expect("first");
+        migrate(&mut conn).expect("second");
+        let version: u32 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).expect("version");
+        assert_eq!(version as usize, VERSION);
+    }
+}

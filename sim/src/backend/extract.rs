@@ -1,0 +1,95 @@
+//! Request extractors that turn every malformed input into a JSON 400 saying what to fix, instead of axum's
+//! plain-text rejections: [`JsonBody`] for bodies, [`Params`] for query strings, [`PathIds`] for path ids.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::AppError;
+
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON request body. Content-Type is not required; the body must parse as `T`.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| AppError::BadRequest(format!("could not read the request body: {rejection}")))?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses a JSON body with an error message that names the problem (field, type, position).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(AppError::BadRequest(format!("the request body is larger than {MAX_BODY_BYTES} bytes")));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::BadRequest("the request body is empty: send a JSON object".into()));
+    }
+    serde_json::from_slice(bytes).map_err(|error| AppError::BadRequest(format!("invalid request body: {error}")))
+}
+
+/// Query parameters, checked against the names an endpoint knows so a typo is an error, not ignored.
+#[derive(Debug, Default)]
+pub struct Params(pub BTreeMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(map) = Query::<BTreeMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| AppError::BadRequest(format!("invalid query string: {rejection}")))?;
+        Ok(Params(map))
+    }
+}
+
+impl Params {
+    /// Refuses any parameter not in `known`.
+    pub fn only(&self, known: &[&str]) -> Result<&Self, AppError> {
+        if let Some(unknown) = self.0.keys().find(|name| !known.contains(&name.as_str())) {
+            return Err(AppError::BadRequest(format!(
+                "unknown query parameter `{unknown}`; this endpoint takes {}",
+                known.join(", ")
+            )));
+        }
+        Ok(self)
+    }
+
+    /// A parameter's value, if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+/// The identifiers in a path, as strings.
+#[derive(Debug)]
+pub struct PathIds(pub Vec<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathIds {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(ids) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| AppError::BadRequest(format!("invalid path: {rejection}")))?;
+        Ok(PathIds(ids.into_iter().map(|(_, value)| value).collect()))
+    }
+}
+
+impl PathIds {
+    /// The `index`-th id of the path (0 is the first).
+    pub fn id(&self, index: usize) -> &str {
+        self.0.get(index).map(String::as_str).unwrap_or_default()
+    }
+}

@@ -1,0 +1,89 @@
+//! [`AppState`]: what every handler shares — the database, the injected clock, the configuration and the
+//! token signing key.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use latchkey::{Clock, SecretString};
+use rand::RngCore;
+use rusqlite::OptionalExtension;
+
+use super::db::Db;
+
+/// Settings of the simulated backend.
+#[derive(Clone, Debug)]
+pub struct BackendConfig {
+    /// Lifetime of access tokens (partner and user).
+    pub token_ttl: Duration,
+    /// Lifetime of refresh tokens.
+    pub refresh_token_ttl: Duration,
+    /// Lifetime of a passwordless one-time code.
+    pub otp_ttl: Duration,
+    /// The bearer token of the manager API.
+    pub manager_token: SecretString,
+}
+
+impl Default for BackendConfig {
+    fn default() -> Self {
+        BackendConfig {
+            token_ttl: Duration::hours(24),
+            refresh_token_ttl: Duration::days(30),
+            otp_ttl: Duration::minutes(5),
+            manager_token: SecretString::new("dev-manager-token"),
+        }
+    }
+}
+
+/// Shared by every handler. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// The clock every time rule reads.
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub config: Arc<BackendConfig>,
+    /// The HS256 key tokens are signed with; kept in the database so a restart keeps tokens valid.
+    pub signing_key: Arc<[u8; 32]>,
+}
+
+impl AppState {
+    /// Builds the state, loading (or creating) the signing key stored in `db`.
+    pub fn new(db: Db, clock: Arc<dyn Clock>, config: BackendConfig) -> rusqlite::Result<AppState> {
+        let signing_key = db.write(|tx| {
+            let stored: Option<Vec<u8>> = tx
+                .query_row("SELECT value FROM meta WHERE key = 'jwt_signing_key'", [], |row| row.get(0))
+                .optional()?;
+            if let Some(key) = stored.and_then(|bytes| <[u8; 32]>::try_from(bytes).ok()) {
+                return Ok::<_, rusqlite::Error>(key);
+            }
+            let key = random_bytes::<32>();
+            tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('jwt_signing_key', ?1)", [&key[..]])?;
+            Ok(key)
+        })?;
+        Ok(AppState { db, clock, config: Arc::new(config), signing_key: Arc::new(signing_key) })
+    }
+
+    /// The current instant by the injected clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+/// `N` bytes from the operating system's CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}
+
+/// A fresh random UUID as the wire spells it.
+pub fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// SHA-256 of a secret, for storing secrets we only need to recognize.
+pub fn hash_secret(secret: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(secret.as_bytes()).to_vec()
+}

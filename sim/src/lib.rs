@@ -1,0 +1,15 @@
+//! The simulated Latchkey world, so partners (and our tests) need neither hardware nor a cloud account.
+//!
+//! - [`backend`]: the access backend — auth, the partner API of the spec, the manager API — on axum and
+//!   SQLite, faithful to the spec's fields, rules, status codes and notifications.
+//! - [`server`]: running it on a socket ([`Simulator`] for tests and the demo, [`server::serve`] for
+//!   `latchkey sim serve`).
+//!
+//! Depends on `latchkey` (the model and its validation rules, so client and server never disagree) and
+//! `latchkey-protocol` (doorcode derivation, shared with the locks). Nothing here reaches a phone.
+
+pub mod backend;
+pub mod server;
+
+pub use backend::state::BackendConfig;
+pub use server::{SimConfig, Simulator};
