@@ -106,7 +106,8 @@ impl core::fmt::Debug for Doorcode {
 
 /// Derives the DAILY or DAILY_SINGLE_USE code of a door for one local day and slot.
 pub fn daily(door_secret: &[u8; 32], kind: DailyKind, day: LocalDay, slot: u16) -> Doorcode {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(door_secret).expect("HMAC accepts any key length");
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(door_secret).expect("HMAC accepts any key length");
     mac.update(DOMAIN);
     mac.update(&[kind.tag()]);
     mac.update(&day.0.to_be_bytes());
@@ -150,8 +151,8 @@ mod tests {
     fn rfc4226_truncation_matches_the_rfc_example() {
         // RFC 4226 section 5.4: the HMAC-SHA-1 tag below truncates to 0x50ef7f19.
         let tag = [
-            0x1f, 0x86, 0x98, 0x69, 0x0e, 0x02, 0xca, 0x16, 0x61, 0x85, 0x50, 0xef, 0x7f, 0x19, 0xda, 0x8e, 0x94,
-            0x5b, 0x55, 0x5a,
+            0x1f, 0x86, 0x98, 0x69, 0x0e, 0x02, 0xca, 0x16, 0x61, 0x85, 0x50, 0xef, 0x7f, 0x19, 0xda, 0x8e,
+            0x94, 0x5b, 0x55, 0x5a,
         ];
         assert_eq!(truncate(&tag), 0x50ef_7f19);
     }

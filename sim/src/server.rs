@@ -10,9 +10,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::backend::app;
 use crate::backend::db::Db;
 use crate::backend::state::{AppState, BackendConfig};
-use crate::backend::app;
 
 /// How to start a simulator.
 #[derive(Clone, Debug)]
@@ -50,10 +50,13 @@ pub struct Simulator {
 impl Simulator {
     /// Opens the database, binds the address and starts serving.
     pub async fn start(config: SimConfig) -> anyhow::Result<Simulator> {
-        let db = Db::open(&config.db).with_context(|| format!("could not open the database {}", config.db))?;
-        let state = AppState::new(db, config.clock, config.backend).context("could not initialize the database")?;
-        let listener =
-            TcpListener::bind(config.addr).await.with_context(|| format!("could not listen on {}", config.addr))?;
+        let db =
+            Db::open(&config.db).with_context(|| format!("could not open the database {}", config.db))?;
+        let state =
+            AppState::new(db, config.clock, config.backend).context("could not initialize the database")?;
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("could not listen on {}", config.addr))?;
         let addr = listener.local_addr()?;
         let (shutdown, signal) = oneshot::channel::<()>();
         let router = app(state.clone());

@@ -1,1 +1,104 @@
-fn main() {}
+//! `cargo xtask …`: the project's automation, so a fresh machine needs nothing but Rust.
+//!
+//! - `test`: everything CI checks — formatting, clippy, unit and integration tests, doc tests, and the
+//!   curl walkthrough of the simulator's HTTP API through the real `latchkey` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "xtask", about = "Latchkey project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Run the whole test suite (what CI runs).
+    Test {
+        /// Skip `cargo fmt --check` and clippy.
+        #[arg(long)]
+        no_lint: bool,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Task::Test { no_lint } => test(no_lint),
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root());
+    command
+}
+
+/// Runs one step, printing its name and duration; fails with the step's name.
+fn step(name: &str, mut command: Command) -> anyhow::Result<()> {
+    eprintln!("==> {name}");
+    let started = Instant::now();
+    let status = command.status().with_context(|| format!("could not start: {name}"))?;
+    eprintln!(
+        "    {name}: {} in {:.1} s",
+        if status.success() { "ok" } else { "FAILED" },
+        started.elapsed().as_secs_f64()
+    );
+    if !status.success() {
+        bail!("step failed: {name}");
+    }
+    Ok(())
+}
+
+fn require(tool: &str, why: &str) -> anyhow::Result<()> {
+    let found = Command::new(tool).arg("--version").output().is_ok_and(|output| output.status.success());
+    if !found {
+        bail!(
+            "`{tool}` is needed {why} but was not found on PATH; install it (Debian: apt-get install {tool})"
+        );
+    }
+    Ok(())
+}
+
+fn test(no_lint: bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    require("curl", "for the HTTP walkthrough of the simulator")?;
+    require("python3", "to read JSON in the HTTP walkthrough")?;
+    if !no_lint {
+        let mut fmt = cargo();
+        fmt.args(["fmt", "--all", "--check"]);
+        step("cargo fmt --check", fmt)?;
+        let mut clippy = cargo();
+        clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+        step("cargo clippy", clippy)?;
+    }
+    let mut tests = cargo();
+    tests.args(["test", "--workspace", "--all-targets"]);
+    step("unit and integration tests", tests)?;
+    let mut doc = cargo();
+    doc.args(["test", "--workspace", "--doc"]);
+    step("doc tests", doc)?;
+    let mut build = cargo();
+    build.args(["build", "--bin", "latchkey"]);
+    step("build the latchkey binary", build)?;
+    let mut walkthrough = Command::new("bash");
+    walkthrough
+        .current_dir(root())
+        .arg("sim/tests/curl/walkthrough.sh")
+        .env("LATCHKEY_BIN", root().join("target/debug/latchkey"));
+    step("curl walkthrough of the simulator API", walkthrough)?;
+    eprintln!("all tests passed in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}

@@ -69,10 +69,7 @@ impl AuthClient {
             connection: "email".to_owned(),
             send: "code".to_owned(),
         };
-        let call = self
-            .http
-            .call(Method::POST, &["passwordless", "start"])?
-            .json(&request)?;
+        let call = self.http.call(Method::POST, &["passwordless", "start"])?.json(&request)?;
         self.http.json(call, None).await
     }
 
@@ -118,18 +115,12 @@ impl AuthClient {
         previous: Option<&SecretString>,
     ) -> Result<UserSession, ApiError> {
         let expires_at = self.http.clock().now() + seconds(response.expires_in);
-        let refresh_token = response
-            .refresh_token
-            .or_else(|| previous.cloned())
-            .ok_or_else(|| ApiError::Decode {
+        let refresh_token =
+            response.refresh_token.or_else(|| previous.cloned()).ok_or_else(|| ApiError::Decode {
                 endpoint: "POST /v1/oauth/token".to_owned(),
                 status: Some(200),
                 message: "the token response has no refresh_token".to_owned(),
             })?;
-        Ok(UserSession {
-            access_token: response.access_token,
-            refresh_token,
-            expires_at,
-        })
+        Ok(UserSession { access_token: response.access_token, refresh_token, expires_at })
     }
 }

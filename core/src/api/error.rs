@@ -127,9 +127,7 @@ pub enum ApiError {
 }
 
 fn status_suffix(status: &Option<u16>) -> String {
-    status
-        .map(|status| format!(" (status {status})"))
-        .unwrap_or_default()
+    status.map(|status| format!(" (status {status})")).unwrap_or_default()
 }
 
 /// Which kind of transport failure an [`ApiError::Network`] is.
@@ -205,10 +203,7 @@ impl ApiError {
 
     /// Whether the request was refused on the client side, so nothing reached the backend.
     pub fn is_client_side(&self) -> bool {
-        matches!(
-            self,
-            ApiError::Validation(_) | ApiError::InvalidArgument { .. } | ApiError::Config { .. }
-        )
+        matches!(self, ApiError::Validation(_) | ApiError::InvalidArgument { .. } | ApiError::Config { .. })
     }
 
     /// The error for a non-success response: the status picks the variant, the body (if it is an
@@ -233,16 +228,8 @@ impl ApiError {
             404 => ApiError::NotFound { message, code },
             409 => ApiError::Conflict { message, code },
             422 => ApiError::Unprocessable { message, code },
-            status @ 500..=599 => ApiError::Server {
-                status,
-                message,
-                code,
-            },
-            status => ApiError::UnexpectedStatus {
-                status,
-                message,
-                code,
-            },
+            status @ 500..=599 => ApiError::Server { status, message, code },
+            status => ApiError::UnexpectedStatus { status, message, code },
         }
     }
 
@@ -263,12 +250,7 @@ impl ApiError {
             message.push_str(&cause.to_string());
             source = cause.source();
         }
-        ApiError::Network {
-            kind,
-            endpoint: endpoint.to_owned(),
-            attempts,
-            message,
-        }
+        ApiError::Network { kind, endpoint: endpoint.to_owned(), attempts, message }
     }
 
     /// A body that did not match the model. serde's "invalid type/value" messages quote the offending
@@ -288,11 +270,7 @@ impl ApiError {
         } else {
             text
         };
-        ApiError::Decode {
-            endpoint: endpoint.to_owned(),
-            status,
-            message,
-        }
+        ApiError::Decode { endpoint: endpoint.to_owned(), status, message }
     }
 }
 
@@ -310,15 +288,9 @@ mod tests {
         assert_eq!(error.status(), Some(400));
         assert_eq!(error.code(), Some("invalid_request"));
         assert_eq!(error.server_message(), Some("endTime must be after now"));
-        for (status, expected) in [
-            (401, 401),
-            (403, 403),
-            (404, 404),
-            (409, 409),
-            (422, 422),
-            (503, 503),
-            (418, 418),
-        ] {
+        for (status, expected) in
+            [(401, 401), (403, 403), (404, 404), (409, 409), (422, 422), (503, 503), (418, 418)]
+        {
             let status = StatusCode::from_u16(status).expect("status");
             assert_eq!(ApiError::from_response(status, b"").status(), Some(expected));
         }

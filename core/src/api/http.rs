@@ -34,10 +34,7 @@ pub(crate) struct Http {
 
 impl fmt::Debug for Http {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Http")
-            .field("base_url", &self.base_url.as_str())
-            .field("retry", &self.retry)
-            .finish()
+        f.debug_struct("Http").field("base_url", &self.base_url.as_str()).field("retry", &self.retry).finish()
     }
 }
 
@@ -86,10 +83,7 @@ impl Http {
     pub(crate) fn new(config: &ApiConfig) -> Result<Http, ApiError> {
         if config.base_url.cannot_be_a_base() || !matches!(config.base_url.scheme(), "http" | "https") {
             return Err(ApiError::Config {
-                message: format!(
-                    "base URL {} must be an http:// or https:// address",
-                    config.base_url
-                ),
+                message: format!("base URL {} must be an http:// or https:// address", config.base_url),
             });
         }
         // Fails only when a provider is already installed, which is what we want anyway.
@@ -118,10 +112,7 @@ impl Http {
     /// A call to the base URL joined with `segments`, each percent-encoded (so an id holding `/`, `?` or
     /// `%` stays one segment). Empty, `.` and `..` segments are refused: URLs cannot carry them.
     pub(crate) fn call(&self, method: Method, segments: &[&str]) -> Result<Call, ApiError> {
-        if let Some(bad) = segments
-            .iter()
-            .find(|segment| matches!(**segment, "" | "." | ".."))
-        {
+        if let Some(bad) = segments.iter().find(|segment| matches!(**segment, "" | "." | "..")) {
             return Err(ApiError::InvalidArgument {
                 message: format!(
                     "identifier {bad:?} cannot be used in a URL path: give a non-empty identifier"
@@ -137,11 +128,7 @@ impl Http {
             })?
             .pop_if_empty()
             .extend(segments);
-        Ok(Call {
-            method,
-            url,
-            body: None,
-        })
+        Ok(Call { method, url, body: None })
     }
 
     /// Sends `call` and decodes the JSON response.
@@ -172,10 +159,8 @@ impl Http {
                 Some(tokens) => Some(tokens.bearer(self).await?),
                 None => None,
             };
-            let mut request = self
-                .client
-                .request(call.method.clone(), call.url.clone())
-                .header(ACCEPT, "application/json");
+            let mut request =
+                self.client.request(call.method.clone(), call.url.clone()).header(ACCEPT, "application/json");
             if let Some(bearer) = &bearer {
                 // reqwest marks this header sensitive, so even its own Debug output hides it.
                 request = request.bearer_auth(bearer.expose());
@@ -184,9 +169,7 @@ impl Http {
                 request = request.header(IDEMPOTENCY_KEY, key);
             }
             if let Some(body) = &call.body {
-                request = request
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.clone());
+                request = request.header(CONTENT_TYPE, "application/json").body(body.clone());
             }
             tracing::debug!(%endpoint, attempt, "sending");
 
@@ -198,10 +181,7 @@ impl Http {
                         .flatten()
                         .and_then(|value| value.to_str().ok())
                         .and_then(parse_retry_after);
-                    response
-                        .bytes()
-                        .await
-                        .map(|body| (status, retry_after, body.to_vec()))
+                    response.bytes().await.map(|body| (status, retry_after, body.to_vec()))
                 }
                 Err(error) => Err(error),
             };

@@ -29,10 +29,7 @@ pub struct ManagerClient {
 impl ManagerClient {
     /// A client sending `manager_token` (such as the simulator's `dev-manager-token`) as its bearer.
     pub fn new(config: ApiConfig, manager_token: impl Into<SecretString>) -> Result<ManagerClient, ApiError> {
-        Ok(ManagerClient {
-            http: Arc::new(Http::new(&config)?),
-            tokens: TokenSource::fixed(manager_token),
-        })
+        Ok(ManagerClient { http: Arc::new(Http::new(&config)?), tokens: TokenSource::fixed(manager_token) })
     }
 
     fn path<'a>(rest: &[&'a str]) -> Vec<&'a str> {
@@ -86,10 +83,7 @@ impl ManagerClient {
     /// `PUT /manager/v1/keys/:key/partner`: assigns the key to a partner ([`ApiError::Conflict`] if another
     /// partner owns it).
     pub async fn assign_key(&self, key_uuid: &str, request: &AssignKeyRequest) -> Result<KeyView, ApiError> {
-        let call = self
-            .http
-            .call(Method::PUT, &Self::path(&["keys", key_uuid, "partner"]))?
-            .json(request)?;
+        let call = self.http.call(Method::PUT, &Self::path(&["keys", key_uuid, "partner"]))?.json(request)?;
         self.http.json(call, Some(&self.tokens)).await
     }
 

@@ -81,9 +81,8 @@ impl ApiConfig {
 
     /// Defaults for the backend at `base_url`, parsed ([`ApiError::Config`] if it is not a URL).
     pub fn parse(base_url: &str) -> Result<ApiConfig, ApiError> {
-        let url = Url::parse(base_url).map_err(|error| ApiError::Config {
-            message: format!("base URL {base_url:?}: {error}"),
-        })?;
+        let url = Url::parse(base_url)
+            .map_err(|error| ApiError::Config { message: format!("base URL {base_url:?}: {error}") })?;
         Ok(ApiConfig::new(url))
     }
 

@@ -52,10 +52,7 @@ impl PartnerClient {
 
     /// A client with any token source (for instance one shared with another client).
     pub fn with_token_source(config: ApiConfig, tokens: TokenSource) -> Result<PartnerClient, ApiError> {
-        Ok(PartnerClient {
-            http: Arc::new(Http::new(&config)?),
-            tokens,
-        })
+        Ok(PartnerClient { http: Arc::new(Http::new(&config)?), tokens })
     }
 
     /// The token source (to inspect the cached token's expiry).
@@ -74,10 +71,7 @@ impl PartnerClient {
         request: &CreateUserRequest,
     ) -> Result<CreateUserV1Response, ApiError> {
         validate_create_user(request, self.http.clock().now())?;
-        let call = self
-            .http
-            .call(Method::POST, &Self::path(&["users"]))?
-            .json(request)?;
+        let call = self.http.call(Method::POST, &Self::path(&["users"]))?.json(request)?;
         self.http.json(call, Some(&self.tokens)).await
     }
 
@@ -85,10 +79,7 @@ impl PartnerClient {
     /// roles) doorcodes. The request is validated first.
     pub async fn create_user_v2(&self, request: &CreateUserRequest) -> Result<UserView, ApiError> {
         validate_create_user(request, self.http.clock().now())?;
-        let call = self
-            .http
-            .call(Method::POST, &["access", "sdk", "v2", "users"])?
-            .json(request)?;
+        let call = self.http.call(Method::POST, &["access", "sdk", "v2", "users"])?.json(request)?;
         self.http.json(call, Some(&self.tokens)).await
     }
 
@@ -105,10 +96,7 @@ impl PartnerClient {
     /// Every user, walking the pages.
     pub async fn all_users(&self) -> Result<Vec<UserView>, ApiError> {
         let mut users = Vec::new();
-        let mut page = PageQuery {
-            page_size: Some(WALK_PAGE_SIZE),
-            page_token: None,
-        };
+        let mut page = PageQuery { page_size: Some(WALK_PAGE_SIZE), page_token: None };
         loop {
             let result = self.list_users(&page).await?;
             users.extend(result.users);
@@ -136,27 +124,17 @@ impl PartnerClient {
         request: &PatchAccessRequest,
     ) -> Result<UserView, ApiError> {
         // The access's start is not known here; the backend checks it.
-        validate_patch(
-            request.end_time,
-            DateTime::<Utc>::MIN_UTC,
-            self.http.clock().now(),
-        )?;
+        validate_patch(request.end_time, DateTime::<Utc>::MIN_UTC, self.http.clock().now())?;
         let call = self
             .http
-            .call(
-                Method::PATCH,
-                &Self::path(&["users", user_uuid, "doors", door_uuid]),
-            )?
+            .call(Method::PATCH, &Self::path(&["users", user_uuid, "doors", door_uuid]))?
             .json(request)?;
         self.http.json(call, Some(&self.tokens)).await
     }
 
     /// `DELETE /access/sdk/v1/users/:user/doors/:door`: revokes the access this partner granted.
     pub async fn revoke_access(&self, user_uuid: &str, door_uuid: &str) -> Result<(), ApiError> {
-        let call = self.http.call(
-            Method::DELETE,
-            &Self::path(&["users", user_uuid, "doors", door_uuid]),
-        )?;
+        let call = self.http.call(Method::DELETE, &Self::path(&["users", user_uuid, "doors", door_uuid]))?;
         self.http.empty(call, Some(&self.tokens)).await
     }
 
@@ -175,10 +153,7 @@ impl PartnerClient {
     pub async fn all_doors(&self, building_uuid: Option<&str>) -> Result<Vec<DoorView>, ApiError> {
         let mut doors = Vec::new();
         let mut query = DoorsQuery {
-            page: PageQuery {
-                page_size: Some(WALK_PAGE_SIZE),
-                page_token: None,
-            },
+            page: PageQuery { page_size: Some(WALK_PAGE_SIZE), page_token: None },
             building_uuid: building_uuid.map(str::to_owned),
         };
         loop {
@@ -199,10 +174,7 @@ impl PartnerClient {
 
     /// `GET /access/sdk/v1/buildings/:building/residents`.
     pub async fn residents(&self, building_uuid: &str) -> Result<ResidentsResponse, ApiError> {
-        let call = self.http.call(
-            Method::GET,
-            &Self::path(&["buildings", building_uuid, "residents"]),
-        )?;
+        let call = self.http.call(Method::GET, &Self::path(&["buildings", building_uuid, "residents"]))?;
         self.http.json(call, Some(&self.tokens)).await
     }
 }

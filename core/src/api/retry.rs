@@ -38,20 +38,12 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// A policy with these limits.
     pub fn new(max_attempts: u32, base_delay: Duration, max_delay: Duration) -> RetryPolicy {
-        RetryPolicy {
-            max_attempts,
-            base_delay,
-            max_delay,
-        }
+        RetryPolicy { max_attempts, base_delay, max_delay }
     }
 
     /// One attempt, no retry: for tests that want to see the first failure.
     pub fn none() -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: 1,
-            base_delay: Duration::ZERO,
-            max_delay: Duration::ZERO,
-        }
+        RetryPolicy { max_attempts: 1, base_delay: Duration::ZERO, max_delay: Duration::ZERO }
     }
 
     /// Whether another attempt may follow attempt number `attempt` (1-based).
@@ -63,9 +55,7 @@ impl RetryPolicy {
     /// `min(max_delay, base_delay × 2^(retry-1))`.
     pub fn ceiling(&self, retry: u32) -> Duration {
         let exponent = retry.saturating_sub(1).min(31);
-        self.base_delay
-            .saturating_mul(1u32 << exponent)
-            .min(self.max_delay)
+        self.base_delay.saturating_mul(1u32 << exponent).min(self.max_delay)
     }
 
     /// The wait before retry `retry`, with `unit` a uniform random number in `[0, 1]` picking the point in
@@ -105,11 +95,7 @@ mod tests {
         assert_eq!(policy.ceiling(3), Duration::from_millis(800));
         assert_eq!(policy.ceiling(5), Duration::from_millis(3200));
         assert_eq!(policy.ceiling(6), Duration::from_secs(5));
-        assert_eq!(
-            policy.ceiling(1000),
-            Duration::from_secs(5),
-            "no overflow on huge retry numbers"
-        );
+        assert_eq!(policy.ceiling(1000), Duration::from_secs(5), "no overflow on huge retry numbers");
     }
 
     #[test]
@@ -118,11 +104,7 @@ mod tests {
         assert_eq!(policy.delay_with(3, None, 0.0), Duration::ZERO);
         assert_eq!(policy.delay_with(3, None, 1.0), Duration::from_millis(800));
         assert_eq!(policy.delay_with(3, None, 0.5), Duration::from_millis(400));
-        assert_eq!(
-            policy.delay_with(3, None, 7.0),
-            Duration::from_millis(800),
-            "unit is clamped"
-        );
+        assert_eq!(policy.delay_with(3, None, 7.0), Duration::from_millis(800), "unit is clamped");
         for retry in 1..10 {
             for _ in 0..200 {
                 let delay = policy.delay(retry, None);
@@ -141,14 +123,8 @@ mod tests {
     #[test]
     fn retry_after_replaces_the_backoff_and_is_capped() {
         let policy = policy();
-        assert_eq!(
-            policy.delay_with(1, Some(Duration::from_secs(2)), 0.0),
-            Duration::from_secs(2)
-        );
-        assert_eq!(
-            policy.delay_with(1, Some(Duration::from_secs(120)), 0.3),
-            Duration::from_secs(5)
-        );
+        assert_eq!(policy.delay_with(1, Some(Duration::from_secs(2)), 0.0), Duration::from_secs(2));
+        assert_eq!(policy.delay_with(1, Some(Duration::from_secs(120)), 0.3), Duration::from_secs(5));
         assert_eq!(parse_retry_after(" 3 "), Some(Duration::from_secs(3)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
     }

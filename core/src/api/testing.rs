@@ -24,22 +24,12 @@ pub(crate) struct Canned {
 impl Canned {
     /// A JSON response.
     pub(crate) fn json(status: u16, body: serde_json::Value) -> Canned {
-        Canned {
-            status,
-            headers: Vec::new(),
-            body: body.to_string(),
-            delay: Duration::ZERO,
-        }
+        Canned { status, headers: Vec::new(), body: body.to_string(), delay: Duration::ZERO }
     }
 
     /// A response with an empty body.
     pub(crate) fn empty(status: u16) -> Canned {
-        Canned {
-            status,
-            headers: Vec::new(),
-            body: String::new(),
-            delay: Duration::ZERO,
-        }
+        Canned { status, headers: Vec::new(), body: String::new(), delay: Duration::ZERO }
     }
 
     /// An error response in the backend's shape.
@@ -123,11 +113,7 @@ impl CannedServer {
     /// Appends responses for `path` (no query), answered in order. An unscripted request gets 418.
     pub(crate) fn script(&self, path: &str, responses: impl IntoIterator<Item = Canned>) {
         let mut state = self.state.lock().expect("lock");
-        state
-            .scripts
-            .entry(path.to_owned())
-            .or_default()
-            .extend(responses);
+        state.scripts.entry(path.to_owned()).or_default().extend(responses);
     }
 
     /// Every request so far, in arrival order.
@@ -137,10 +123,7 @@ impl CannedServer {
 
     /// The requests to `path` (no query).
     pub(crate) fn requests_to(&self, path: &str) -> Vec<Recorded> {
-        self.requests()
-            .into_iter()
-            .filter(|request| request.path == path)
-            .collect()
+        self.requests().into_iter().filter(|request| request.path == path).collect()
     }
 }
 
@@ -170,10 +153,7 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
                 headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
             }
         }
-        let length: usize = headers
-            .get("content-length")
-            .and_then(|value| value.parse().ok())
-            .unwrap_or(0);
+        let length: usize = headers.get("content-length").and_then(|value| value.parse().ok()).unwrap_or(0);
         let mut body = vec![0; length];
         if reader.read_exact(&mut body).await.is_err() {
             return;
@@ -191,13 +171,9 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
                 headers,
                 body: String::from_utf8_lossy(&body).into_owned(),
             });
-            state
-                .scripts
-                .get_mut(&path)
-                .and_then(VecDeque::pop_front)
-                .unwrap_or_else(|| {
-                    Canned::error(418, "unscripted", &format!("no scripted response for {path}"))
-                })
+            state.scripts.get_mut(&path).and_then(VecDeque::pop_front).unwrap_or_else(|| {
+                Canned::error(418, "unscripted", &format!("no scripted response for {path}"))
+            })
         };
         tokio::time::sleep(canned.delay).await;
         let mut response = format!(

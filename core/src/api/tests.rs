@@ -19,9 +19,7 @@ const USERS_V1: &str = "/access/sdk/v1/users";
 const SECRET: &str = "s3cr3t-client-secret";
 
 fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text)
-        .expect("valid instant")
-        .to_utc()
+    DateTime::parse_from_rfc3339(text).expect("valid instant").to_utc()
 }
 
 fn clock() -> ManualClock {
@@ -44,10 +42,7 @@ fn partner(server: &CannedServer, clock: &ManualClock, retry: RetryPolicy) -> Pa
 }
 
 fn token(value: &str, expires_in: u64) -> Canned {
-    Canned::json(
-        200,
-        json!({ "access_token": value, "expires_in": expires_in, "token_type": "Bearer" }),
-    )
+    Canned::json(200, json!({ "access_token": value, "expires_in": expires_in, "token_type": "Bearer" }))
 }
 
 fn buildings() -> Canned {
@@ -94,12 +89,8 @@ fn clients_are_send_sync_and_their_futures_send() {
     send_sync::<ManagerClient>();
     send_sync::<AuthClient>();
     send_sync::<TokenSource>();
-    let client = PartnerClient::new(
-        ApiConfig::parse("http://127.0.0.1:9").expect("url"),
-        "id",
-        "secret",
-    )
-    .expect("client");
+    let client = PartnerClient::new(ApiConfig::parse("http://127.0.0.1:9").expect("url"), "id", "secret")
+        .expect("client");
     send(&client.buildings());
     send(&client.create_user_v1(&invite()));
     send(&client.all_doors(None));
@@ -124,11 +115,7 @@ async fn a_503_is_retried_until_success_and_the_token_is_fetched_once() {
     assert_eq!(server.requests_to(TOKEN).len(), 1);
     for request in server.requests_to(BUILDINGS) {
         assert_eq!(request.header("authorization"), Some("Bearer tok-1"));
-        assert_eq!(
-            request.header("idempotency-key"),
-            None,
-            "GETs carry no idempotency key"
-        );
+        assert_eq!(request.header("idempotency-key"), None, "GETs carry no idempotency key");
     }
 }
 
@@ -137,10 +124,7 @@ async fn the_last_5xx_is_returned_when_attempts_run_out() {
     let server = CannedServer::start().await;
     server.script(TOKEN, [token("tok-1", 3600)]);
     server.script(BUILDINGS, (0..3).map(|_| Canned::error(500, "internal", "boom")));
-    let error = partner(&server, &clock(), fast(3))
-        .buildings()
-        .await
-        .expect_err("always 500");
+    let error = partner(&server, &clock(), fast(3)).buildings().await.expect_err("always 500");
     assert!(
         matches!(&error, ApiError::Server { status: 500, message, .. } if message == "boom"),
         "{error:?}"
@@ -154,27 +138,16 @@ async fn a_post_is_retried_with_the_same_idempotency_key_and_each_call_gets_its_
     server.script(TOKEN, [token("tok-1", 3600)]);
     server.script(
         USERS_V1,
-        [
-            Canned::empty(503),
-            Canned::error(504, "timeout", "gateway"),
-            v1_created(),
-            v1_created(),
-        ],
+        [Canned::empty(503), Canned::error(504, "timeout", "gateway"), v1_created(), v1_created()],
     );
     let client = partner(&server, &clock(), fast(4));
-    let created = client
-        .create_user_v1(&invite())
-        .await
-        .expect("third attempt succeeds");
+    let created = client.create_user_v1(&invite()).await.expect("third attempt succeeds");
     assert_eq!(created.user_uuid, "u-1");
     client.create_user_v1(&invite()).await.expect("second call");
 
     let requests = server.requests_to(USERS_V1);
     assert_eq!(requests.len(), 4);
-    let keys: Vec<&str> = requests
-        .iter()
-        .map(|r| r.header("idempotency-key").expect("key sent"))
-        .collect();
+    let keys: Vec<&str> = requests.iter().map(|r| r.header("idempotency-key").expect("key sent")).collect();
     assert_eq!(keys[0], keys[1]);
     assert_eq!(keys[1], keys[2]);
     assert_ne!(keys[2], keys[3], "a new logical call gets a new key");
@@ -190,18 +163,8 @@ async fn a_post_is_retried_with_the_same_idempotency_key_and_each_call_gets_its_
 async fn a_400_is_not_retried_and_carries_the_server_message() {
     let server = CannedServer::start().await;
     server.script(TOKEN, [token("tok-1", 3600)]);
-    server.script(
-        USERS_V1,
-        [Canned::error(
-            400,
-            "invalid_request",
-            "door-1 is not a door you may use",
-        )],
-    );
-    let error = partner(&server, &clock(), fast(4))
-        .create_user_v1(&invite())
-        .await
-        .expect_err("400");
+    server.script(USERS_V1, [Canned::error(400, "invalid_request", "door-1 is not a door you may use")]);
+    let error = partner(&server, &clock(), fast(4)).create_user_v1(&invite()).await.expect_err("400");
     assert!(
         matches!(&error, ApiError::BadRequest { message, .. } if message.contains("door-1")),
         "{error:?}"
@@ -215,16 +178,10 @@ async fn a_400_is_not_retried_and_carries_the_server_message() {
 async fn statuses_map_to_typed_errors() {
     let server = CannedServer::start().await;
     server.script(TOKEN, [token("tok-1", 3600)]);
-    server.script(
-        "/access/sdk/v1/users/nobody",
-        [Canned::error(404, "not_found", "no user nobody")],
-    );
+    server.script("/access/sdk/v1/users/nobody", [Canned::error(404, "not_found", "no user nobody")]);
     server.script(
         "/access/sdk/v1/users/u-1/doors/d-1",
-        [
-            Canned::error(409, "conflict", "busy"),
-            Canned::error(422, "idempotency_key_reused", "other body"),
-        ],
+        [Canned::error(409, "conflict", "busy"), Canned::error(422, "idempotency_key_reused", "other body")],
     );
     let client = partner(&server, &clock(), RetryPolicy::none());
     let error = client.get_user("nobody").await.expect_err("404");
@@ -240,10 +197,7 @@ async fn statuses_map_to_typed_errors() {
 async fn a_401_refreshes_the_token_once_and_the_retry_succeeds() {
     let server = CannedServer::start().await;
     server.script(TOKEN, [token("tok-1", 3600), token("tok-2", 3600)]);
-    server.script(
-        BUILDINGS,
-        [Canned::error(401, "invalid_token", "token revoked"), buildings()],
-    );
+    server.script(BUILDINGS, [Canned::error(401, "invalid_token", "token revoked"), buildings()]);
     // No retry budget at all: the refresh-and-retry after a 401 does not depend on it.
     let client = partner(&server, &clock(), RetryPolicy::none());
     client.buildings().await.expect("retried with a fresh token");
@@ -266,14 +220,8 @@ async fn a_401_refreshes_the_token_once_and_the_retry_succeeds() {
 async fn a_second_401_is_unauthorized() {
     let server = CannedServer::start().await;
     server.script(TOKEN, [token("tok-1", 3600), token("tok-2", 3600)]);
-    server.script(
-        BUILDINGS,
-        (0..2).map(|_| Canned::error(401, "invalid_token", "token not accepted")),
-    );
-    let error = partner(&server, &clock(), fast(4))
-        .buildings()
-        .await
-        .expect_err("401 twice");
+    server.script(BUILDINGS, (0..2).map(|_| Canned::error(401, "invalid_token", "token not accepted")));
+    let error = partner(&server, &clock(), fast(4)).buildings().await.expect_err("401 twice");
     assert!(matches!(&error, ApiError::Unauthorized { message, .. } if message == "token not accepted"));
     assert_eq!(error.status(), Some(401));
     assert_eq!(server.requests_to(BUILDINGS).len(), 2);
@@ -290,10 +238,7 @@ async fn the_token_is_cached_and_refreshed_when_less_than_a_minute_remains() {
     client.buildings().await.expect("first");
     client.buildings().await.expect("second");
     assert_eq!(server.requests_to(TOKEN).len(), 1, "cached across calls");
-    assert_eq!(
-        client.token_source().expires_at().await,
-        Some(at("2026-11-22T10:00:00Z"))
-    );
+    assert_eq!(client.token_source().expires_at().await, Some(at("2026-11-22T10:00:00Z")));
 
     clock.advance(chrono::Duration::seconds(3600 - 61));
     client.buildings().await.expect("61 s left: still cached");
@@ -325,10 +270,7 @@ async fn concurrent_callers_share_one_token_fetch() {
 async fn bad_client_credentials_are_unauthorized_without_retries() {
     let server = CannedServer::start().await;
     server.script(TOKEN, [Canned::error(401, "access_denied", "Unauthorized")]);
-    let error = partner(&server, &clock(), fast(4))
-        .buildings()
-        .await
-        .expect_err("bad credentials");
+    let error = partner(&server, &clock(), fast(4)).buildings().await.expect_err("bad credentials");
     assert!(matches!(&error, ApiError::Unauthorized { code: Some(code), .. } if code == "access_denied"));
     assert_eq!(server.requests().len(), 1, "nothing but the one token request");
 }
@@ -342,40 +284,22 @@ async fn validation_failures_send_nothing() {
     let mut no_doors = invite();
     no_doors.door_uuids.clear();
     let error = client.create_user_v1(&no_doors).await.expect_err("no doors");
-    assert!(matches!(
-        error,
-        ApiError::Validation(crate::model::ValidationError::NoDoors)
-    ));
+    assert!(matches!(error, ApiError::Validation(crate::model::ValidationError::NoDoors)));
     assert!(error.is_client_side());
     assert_eq!(error.status(), None);
 
     let mut daily_shared = invite();
     daily_shared.passcode_type = PasscodeType::Daily;
     daily_shared.shareable = true;
-    assert!(matches!(
-        client.create_user_v2(&daily_shared).await,
-        Err(ApiError::Validation(_))
-    ));
+    assert!(matches!(client.create_user_v2(&daily_shared).await, Err(ApiError::Validation(_))));
 
-    let past = PatchAccessRequest {
-        shareable: None,
-        end_time: Some(at("2026-11-22T08:59:59Z")),
-    };
-    let error = client
-        .patch_access("u-1", "d-1", &past)
-        .await
-        .expect_err("end in the past");
-    assert!(matches!(
-        error,
-        ApiError::Validation(crate::model::ValidationError::EndNotInFuture)
-    ));
+    let past = PatchAccessRequest { shareable: None, end_time: Some(at("2026-11-22T08:59:59Z")) };
+    let error = client.patch_access("u-1", "d-1", &past).await.expect_err("end in the past");
+    assert!(matches!(error, ApiError::Validation(crate::model::ValidationError::EndNotInFuture)));
 
     let error = client.get_user("").await.expect_err("empty id");
     assert!(matches!(error, ApiError::InvalidArgument { .. }));
-    assert!(matches!(
-        client.revoke_access("..", "d-1").await,
-        Err(ApiError::InvalidArgument { .. })
-    ));
+    assert!(matches!(client.revoke_access("..", "d-1").await, Err(ApiError::InvalidArgument { .. })));
 
     assert!(server.requests().is_empty(), "{:?}", server.requests());
 }
@@ -387,10 +311,7 @@ async fn patch_sends_end_time_even_when_null_and_delete_accepts_an_empty_body() 
     let path = "/access/sdk/v1/users/u-1/doors/d-1";
     server.script(path, [Canned::json(200, user("u-1")), Canned::empty(200)]);
     let client = partner(&server, &clock(), RetryPolicy::none());
-    let patch = PatchAccessRequest {
-        shareable: Some(true),
-        end_time: None,
-    };
+    let patch = PatchAccessRequest { shareable: Some(true), end_time: None };
     let user = client.patch_access("u-1", "d-1", &patch).await.expect("patched");
     assert_eq!(user.user_uuid, "u-1");
     client.revoke_access("u-1", "d-1").await.expect("revoked");
@@ -405,44 +326,27 @@ async fn patch_sends_end_time_even_when_null_and_delete_accepts_an_empty_body() 
 async fn ids_are_percent_encoded_as_one_segment_and_queries_are_sent() {
     let server = CannedServer::start().await;
     server.script(TOKEN, [token("tok-1", 3600)]);
-    server.script(
-        "/access/sdk/v1/users/a%20b%2Fc%3F%25",
-        [Canned::json(200, user("a b/c?%"))],
-    );
-    server.script(
-        "/access/sdk/v1/doors",
-        [Canned::json(200, json!({ "doors": [], "nextPageToken": null }))],
-    );
+    server.script("/access/sdk/v1/users/a%20b%2Fc%3F%25", [Canned::json(200, user("a b/c?%"))]);
+    server.script("/access/sdk/v1/doors", [Canned::json(200, json!({ "doors": [], "nextPageToken": null }))]);
     let client = partner(&server, &clock(), RetryPolicy::none());
     client.get_user("a b/c?%").await.expect("encoded");
     let query = DoorsQuery {
-        page: PageQuery {
-            page_size: Some(10),
-            page_token: Some("2".into()),
-        },
+        page: PageQuery { page_size: Some(10), page_token: Some("2".into()) },
         building_uuid: Some("b 1".into()),
     };
     client.list_doors(&query).await.expect("doors");
     let doors = server.requests_to("/access/sdk/v1/doors");
-    assert_eq!(
-        doors[0].query.as_deref(),
-        Some("pageSize=10&pageToken=2&buildingUuid=b+1")
-    );
+    assert_eq!(doors[0].query.as_deref(), Some("pageSize=10&pageToken=2&buildingUuid=b+1"));
 }
 
 #[tokio::test]
 async fn a_base_url_with_a_path_prefix_keeps_it() {
     let server = CannedServer::start().await;
-    server.script(
-        "/prefix/manager/v1/outbox",
-        [Canned::json(200, json!({ "messages": [] }))],
-    );
+    server.script("/prefix/manager/v1/outbox", [Canned::json(200, json!({ "messages": [] }))]);
     let base = server.url().join("/prefix/").expect("join");
-    let manager = ManagerClient::new(
-        ApiConfig::new(base).with_retry(RetryPolicy::none()),
-        "dev-manager-token",
-    )
-    .expect("client");
+    let manager =
+        ManagerClient::new(ApiConfig::new(base).with_retry(RetryPolicy::none()), "dev-manager-token")
+            .expect("client");
     assert!(manager.outbox().await.expect("outbox").messages.is_empty());
 }
 
@@ -453,17 +357,11 @@ async fn all_users_walks_every_page() {
     server.script(
         USERS_V1,
         [
-            Canned::json(
-                200,
-                json!({ "users": [user("u-1"), user("u-2")], "nextPageToken": "2" }),
-            ),
+            Canned::json(200, json!({ "users": [user("u-1"), user("u-2")], "nextPageToken": "2" })),
             Canned::json(200, json!({ "users": [user("u-3")], "nextPageToken": null })),
         ],
     );
-    let users = partner(&server, &clock(), RetryPolicy::none())
-        .all_users()
-        .await
-        .expect("users");
+    let users = partner(&server, &clock(), RetryPolicy::none()).all_users().await.expect("users");
     let ids: Vec<&str> = users.iter().map(|u| u.user_uuid.as_str()).collect();
     assert_eq!(ids, ["u-1", "u-2", "u-3"]);
     let requests = server.requests_to(USERS_V1);
@@ -476,33 +374,15 @@ async fn a_body_that_does_not_match_the_model_is_a_decode_error() {
     let server = CannedServer::start().await;
     server.script(TOKEN, [token("tok-1", 3600)]);
     server.script(BUILDINGS, [Canned::json(200, json!({ "buildings": "nope" }))]);
-    let error = partner(&server, &clock(), RetryPolicy::none())
-        .buildings()
-        .await
-        .expect_err("decode");
-    assert!(
-        matches!(
-            &error,
-            ApiError::Decode {
-                status: Some(200),
-                ..
-            }
-        ),
-        "{error:?}"
-    );
-    assert!(
-        error.to_string().contains("GET /access/sdk/v1/buildings"),
-        "{error}"
-    );
+    let error = partner(&server, &clock(), RetryPolicy::none()).buildings().await.expect_err("decode");
+    assert!(matches!(&error, ApiError::Decode { status: Some(200), .. }), "{error:?}");
+    assert!(error.to_string().contains("GET /access/sdk/v1/buildings"), "{error}");
 }
 
 #[tokio::test]
 async fn the_manager_token_is_sent_and_never_refreshed() {
     let server = CannedServer::start().await;
-    server.script(
-        "/manager/v1/keys/k-1/enable",
-        [Canned::error(401, "invalid_token", "bad manager token")],
-    );
+    server.script("/manager/v1/keys/k-1/enable", [Canned::error(401, "invalid_token", "bad manager token")]);
     server.script(
         "/manager/v1/doors/d-1/activate",
         [Canned::json(
@@ -520,10 +400,7 @@ async fn the_manager_token_is_sent_and_never_refreshed() {
     let door = manager
         .activate_door(
             "d-1",
-            &ActivateDoorRequest {
-                serial_number: "SN1".into(),
-                device_type: DeviceType::M,
-            },
+            &ActivateDoorRequest { serial_number: "SN1".into(), device_type: DeviceType::M },
         )
         .await
         .expect("activated");
@@ -532,10 +409,7 @@ async fn the_manager_token_is_sent_and_never_refreshed() {
     assert!(matches!(error, ApiError::Unauthorized { .. }));
     let enable = server.requests_to("/manager/v1/keys/k-1/enable");
     assert_eq!(enable.len(), 1, "a static token is not refreshed");
-    assert_eq!(
-        enable[0].header("authorization"),
-        Some("Bearer dev-manager-token")
-    );
+    assert_eq!(enable[0].header("authorization"), Some("Bearer dev-manager-token"));
     assert!(enable[0].header("idempotency-key").is_some());
     assert_eq!(enable[0].body, "");
 }
@@ -545,10 +419,7 @@ async fn passwordless_sign_in_and_user_token_refresh_with_rotation() {
     let server = CannedServer::start().await;
     server.script(
         "/passwordless/start",
-        [Canned::json(
-            200,
-            json!({ "_id": "u-1", "email": "ada@example.com", "email_verified": true }),
-        )],
+        [Canned::json(200, json!({ "_id": "u-1", "email": "ada@example.com", "email_verified": true }))],
     );
     server.script(
         TOKEN,
@@ -567,13 +438,8 @@ async fn passwordless_sign_in_and_user_token_refresh_with_rotation() {
     );
     let clock = clock();
     let auth = AuthClient::new(config(&server, &clock, RetryPolicy::none()), "app", SECRET).expect("client");
-    auth.passwordless_start("ada@example.com")
-        .await
-        .expect("code sent");
-    let session = auth
-        .exchange_otp("ada@example.com", "123456")
-        .await
-        .expect("session");
+    auth.passwordless_start("ada@example.com").await.expect("code sent");
+    let session = auth.exchange_otp("ada@example.com", "123456").await.expect("session");
     assert_eq!(session.access_token.expose(), "user-tok-1");
     assert_eq!(session.expires_at, at("2026-11-23T09:00:00Z"));
 
@@ -581,10 +447,7 @@ async fn passwordless_sign_in_and_user_token_refresh_with_rotation() {
     let http = super::http::Http::new(&config(&server, &clock, RetryPolicy::none())).expect("http");
     assert_eq!(tokens.bearer(&http).await.expect("cached").expose(), "user-tok-1");
     clock.advance(chrono::Duration::hours(24));
-    assert_eq!(
-        tokens.bearer(&http).await.expect("refreshed").expose(),
-        "user-tok-2"
-    );
+    assert_eq!(tokens.bearer(&http).await.expect("refreshed").expose(), "user-tok-2");
     let rotated = tokens.session().await.expect("a user session");
     assert_eq!(rotated.refresh_token.expose(), "refresh-2");
 
@@ -595,10 +458,7 @@ async fn passwordless_sign_in_and_user_token_refresh_with_rotation() {
         requests[1].json(),
         json!({ "grant_type": "refresh_token", "client_id": "app", "refresh_token": "refresh-1" })
     );
-    assert!(matches!(
-        auth.passwordless_start("not-an-email").await,
-        Err(ApiError::Validation(_))
-    ));
+    assert!(matches!(auth.passwordless_start("not-an-email").await, Err(ApiError::Validation(_))));
     assert_eq!(server.requests().len(), 3);
 }
 
@@ -607,26 +467,14 @@ const PASSWORDLESS_OTP: &str = crate::model::PASSWORDLESS_OTP_GRANT;
 #[tokio::test]
 async fn errors_and_debug_output_never_show_tokens_or_secrets() {
     let server = CannedServer::start().await;
-    server.script(
-        TOKEN,
-        [token("tok-very-secret-1", 3600), token("tok-very-secret-2", 3600)],
-    );
-    server.script(
-        BUILDINGS,
-        (0..2).map(|_| Canned::error(401, "invalid_token", "token not accepted")),
-    );
-    server.script(
-        "/passwordless/start",
-        [Canned::error(400, "extensibility_error", "UNAUTHORIZED")],
-    );
+    server.script(TOKEN, [token("tok-very-secret-1", 3600), token("tok-very-secret-2", 3600)]);
+    server.script(BUILDINGS, (0..2).map(|_| Canned::error(401, "invalid_token", "token not accepted")));
+    server.script("/passwordless/start", [Canned::error(400, "extensibility_error", "UNAUTHORIZED")]);
     let clock = clock();
     let client = partner(&server, &clock, RetryPolicy::none());
     let error = client.buildings().await.expect_err("401");
     let auth = AuthClient::new(config(&server, &clock, RetryPolicy::none()), "app", SECRET).expect("client");
-    let otp_error = auth
-        .passwordless_start("ghost@example.com")
-        .await
-        .expect_err("unknown email");
+    let otp_error = auth.passwordless_start("ghost@example.com").await.expect_err("unknown email");
     let session = UserSession {
         access_token: "tok-very-secret-3".into(),
         refresh_token: "refresh-very-secret".into(),
@@ -638,18 +486,10 @@ async fn errors_and_debug_output_never_show_tokens_or_secrets() {
         format!("{client:?} {:?}", client.token_source()),
         format!("{auth:?}"),
         format!("{session:?} {:?}", auth.token_source(&session)),
-        format!(
-            "{:?}",
-            ManagerClient::new(config(&server, &clock, RetryPolicy::none()), "mgr-very-secret")
-        ),
+        format!("{:?}", ManagerClient::new(config(&server, &clock, RetryPolicy::none()), "mgr-very-secret")),
     ];
     for text in texts {
-        for secret in [
-            SECRET,
-            "tok-very-secret",
-            "refresh-very-secret",
-            "mgr-very-secret",
-        ] {
+        for secret in [SECRET, "tok-very-secret", "refresh-very-secret", "mgr-very-secret"] {
             assert!(!text.contains(secret), "{secret} leaked in {text}");
         }
     }
@@ -665,12 +505,7 @@ async fn connection_refused_is_a_network_error_after_the_configured_attempts() {
         ManagerClient::new(ApiConfig::new(base).with_retry(fast(3)), "dev-manager-token").expect("client");
     let error = manager.outbox().await.expect_err("nothing listens");
     match &error {
-        ApiError::Network {
-            kind,
-            attempts,
-            endpoint,
-            ..
-        } => {
+        ApiError::Network { kind, attempts, endpoint, .. } => {
             assert_eq!(*kind, NetworkErrorKind::Connect, "{error}");
             assert_eq!(*attempts, 3);
             assert_eq!(endpoint, "GET /manager/v1/outbox");
@@ -683,27 +518,12 @@ async fn connection_refused_is_a_network_error_after_the_configured_attempts() {
 #[tokio::test]
 async fn a_slow_server_is_a_timeout() {
     let server = CannedServer::start().await;
-    server.script(
-        "/manager/v1/outbox",
-        (0..2).map(|_| Canned::empty(200).delayed(Duration::from_secs(5))),
-    );
-    let config = ApiConfig::new(server.url())
-        .with_retry(fast(2))
-        .with_timeout(Duration::from_millis(100));
-    let error = ManagerClient::new(config, "dev-manager-token")
-        .expect("client")
-        .outbox()
-        .await
-        .expect_err("slow");
+    server.script("/manager/v1/outbox", (0..2).map(|_| Canned::empty(200).delayed(Duration::from_secs(5))));
+    let config = ApiConfig::new(server.url()).with_retry(fast(2)).with_timeout(Duration::from_millis(100));
+    let error =
+        ManagerClient::new(config, "dev-manager-token").expect("client").outbox().await.expect_err("slow");
     assert!(
-        matches!(
-            error,
-            ApiError::Network {
-                kind: NetworkErrorKind::Timeout,
-                attempts: 2,
-                ..
-            }
-        ),
+        matches!(error, ApiError::Network { kind: NetworkErrorKind::Timeout, attempts: 2, .. }),
         "{error:?}"
     );
     assert_eq!(server.requests().len(), 2);

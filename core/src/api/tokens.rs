@@ -35,13 +35,8 @@ struct Inner {
 }
 
 enum Grant {
-    ClientCredentials {
-        client_id: String,
-        client_secret: SecretString,
-    },
-    User {
-        client_id: String,
-    },
+    ClientCredentials { client_id: String, client_secret: SecretString },
+    User { client_id: String },
     Fixed,
 }
 
@@ -72,15 +67,7 @@ impl fmt::Debug for TokenSource {
 
 impl TokenSource {
     fn with(grant: Grant, access: Option<CachedToken>, refresh_token: Option<SecretString>) -> TokenSource {
-        TokenSource {
-            inner: Arc::new(Inner {
-                grant,
-                state: Mutex::new(State {
-                    access,
-                    refresh_token,
-                }),
-            }),
-        }
+        TokenSource { inner: Arc::new(Inner { grant, state: Mutex::new(State { access, refresh_token }) }) }
     }
 
     /// A partner-scoped token: fetched with the client-credentials grant for [`PARTNER_AUDIENCE`] on first
@@ -90,10 +77,8 @@ impl TokenSource {
         client_id: impl Into<String>,
         client_secret: impl Into<SecretString>,
     ) -> TokenSource {
-        let grant = Grant::ClientCredentials {
-            client_id: client_id.into(),
-            client_secret: client_secret.into(),
-        };
+        let grant =
+            Grant::ClientCredentials { client_id: client_id.into(), client_secret: client_secret.into() };
         TokenSource::with(grant, None, None)
     }
 
@@ -106,14 +91,9 @@ impl TokenSource {
         access_token: impl Into<SecretString>,
         expires_at: DateTime<Utc>,
     ) -> TokenSource {
-        let access = CachedToken {
-            token: access_token.into(),
-            expires_at: Some(expires_at),
-        };
+        let access = CachedToken { token: access_token.into(), expires_at: Some(expires_at) };
         TokenSource::with(
-            Grant::User {
-                client_id: client_id.into(),
-            },
+            Grant::User { client_id: client_id.into() },
             Some(access),
             Some(refresh_token.into()),
         )
@@ -131,14 +111,7 @@ impl TokenSource {
 
     /// A token that never changes and is never refreshed (such as the manager API's static token).
     pub fn fixed(token: impl Into<SecretString>) -> TokenSource {
-        TokenSource::with(
-            Grant::Fixed,
-            Some(CachedToken {
-                token: token.into(),
-                expires_at: None,
-            }),
-            None,
-        )
+        TokenSource::with(Grant::Fixed, Some(CachedToken { token: token.into(), expires_at: None }), None)
     }
 
     /// For user tokens: the current access token, refresh token and expiry (they change on refresh, so a
@@ -159,13 +132,7 @@ impl TokenSource {
 
     /// When the cached token expires: none when nothing is cached yet or the token never expires.
     pub async fn expires_at(&self) -> Option<DateTime<Utc>> {
-        self.inner
-            .state
-            .lock()
-            .await
-            .access
-            .as_ref()
-            .and_then(|access| access.expires_at)
+        self.inner.state.lock().await.access.as_ref().and_then(|access| access.expires_at)
     }
 
     /// Whether this source can get a new token after a 401.
@@ -176,11 +143,7 @@ impl TokenSource {
     /// Forgets `rejected` if it is still the cached token (another caller may have refreshed already).
     pub(crate) async fn invalidate(&self, rejected: &SecretString) {
         let mut state = self.inner.state.lock().await;
-        if state
-            .access
-            .as_ref()
-            .is_some_and(|access| access.token == *rejected)
-        {
+        if state.access.as_ref().is_some_and(|access| access.token == *rejected) {
             state.access = None;
         }
     }
@@ -191,18 +154,13 @@ impl TokenSource {
         let mut state = self.inner.state.lock().await;
         let now = http.clock().now();
         if let Some(access) = &state.access {
-            let fresh = access
-                .expires_at
-                .is_none_or(|at| now + Duration::seconds(REFRESH_MARGIN_SECS) < at);
+            let fresh = access.expires_at.is_none_or(|at| now + Duration::seconds(REFRESH_MARGIN_SECS) < at);
             if fresh {
                 return Ok(access.token.clone());
             }
         }
         let request = match &self.inner.grant {
-            Grant::ClientCredentials {
-                client_id,
-                client_secret,
-            } => TokenRequest::ClientCredentials {
+            Grant::ClientCredentials { client_id, client_secret } => TokenRequest::ClientCredentials {
                 client_id: client_id.clone(),
                 client_secret: client_secret.clone(),
                 audience: PARTNER_AUDIENCE.to_owned(),
@@ -221,10 +179,7 @@ impl TokenSource {
             Grant::Fixed => {
                 // A fixed token is cached forever and only forgotten after a 401, which is not retried.
                 return state.access.as_ref().map(|access| access.token.clone()).ok_or(
-                    ApiError::Unauthorized {
-                        message: "the fixed token was rejected".to_owned(),
-                        code: None,
-                    },
+                    ApiError::Unauthorized { message: "the fixed token was rejected".to_owned(), code: None },
                 );
             }
         };
@@ -235,21 +190,14 @@ impl TokenSource {
             state.refresh_token = Some(rotated);
         }
         let token = response.access_token;
-        state.access = Some(CachedToken {
-            token: token.clone(),
-            expires_at: Some(expires_at),
-        });
+        state.access = Some(CachedToken { token: token.clone(), expires_at: Some(expires_at) });
         Ok(token)
     }
 }
 
 /// `expires_in` seconds as a chrono duration (saturating far in the future).
 pub(crate) fn seconds(secs: u64) -> Duration {
-    Duration::seconds(
-        i64::try_from(secs)
-            .unwrap_or(i64::MAX / 1000)
-            .min(100 * 365 * 24 * 3600),
-    )
+    Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 1000).min(100 * 365 * 24 * 3600))
 }
 
 /// `POST /v1/oauth/token`, without a bearer. Boxed: the retry loop that asks for a bearer is the same one
@@ -259,9 +207,7 @@ pub(crate) fn request_token<'a>(
     request: &'a TokenRequest,
 ) -> Pin<Box<dyn Future<Output = Result<TokenResponse, ApiError>> + Send + 'a>> {
     Box::pin(async move {
-        let call = http
-            .call(Method::POST, &["v1", "oauth", "token"])?
-            .json(request)?;
+        let call = http.call(Method::POST, &["v1", "oauth", "token"])?.json(request)?;
         http.json(call, None).await
     })
 }

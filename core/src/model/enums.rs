@@ -129,7 +129,10 @@ mod tests {
 
     #[test]
     fn enums_use_the_spec_spelling_on_the_wire() {
-        assert_eq!(serde_json::to_string(&PasscodeType::DailySingleUse).expect("json"), "\"DAILY_SINGLE_USE\"");
+        assert_eq!(
+            serde_json::to_string(&PasscodeType::DailySingleUse).expect("json"),
+            "\"DAILY_SINGLE_USE\""
+        );
         assert_eq!(serde_json::to_string(&Role::NonResident).expect("json"), "\"NON_RESIDENT\"");
         assert_eq!(
             serde_json::to_string(&DoorcodeDescription::CommunalDoorcodeConflict).expect("json"),

@@ -28,7 +28,9 @@ pub enum ValidationError {
     #[error("email is not a valid address: give it as name@example.com")]
     InvalidEmail,
     /// `phone` is not E.164.
-    #[error("phone must be in E.164 form: a '+', the country code and 7 to 14 more digits, such as +14155550123")]
+    #[error(
+        "phone must be in E.164 form: a '+', the country code and 7 to 14 more digits, such as +14155550123"
+    )]
     InvalidPhone,
     /// No doors were named.
     #[error("doorUuids must name at least one door")]
@@ -338,14 +340,20 @@ mod tests {
         assert_eq!(validate_email("a@b.co"), Ok(()));
         assert_eq!(validate_phone("4155550123"), Err(ValidationError::InvalidPhone));
         assert_eq!(validate_phone("+14155550123"), Ok(()));
-        assert_eq!(validate_name("firstName", "  "), Err(ValidationError::InvalidName { field: "firstName" }));
+        assert_eq!(
+            validate_name("firstName", "  "),
+            Err(ValidationError::InvalidName { field: "firstName" })
+        );
     }
 
     #[test]
     fn patch_end_must_be_after_now_and_start() {
         let start = at("2026-11-20T00:00:00Z");
         assert_eq!(validate_patch(None, start, at(NOW)), Ok(()));
-        assert_eq!(validate_patch(Some(at("2026-11-22T08:00:00Z")), start, at(NOW)), Err(ValidationError::EndNotInFuture));
+        assert_eq!(
+            validate_patch(Some(at("2026-11-22T08:00:00Z")), start, at(NOW)),
+            Err(ValidationError::EndNotInFuture)
+        );
         assert_eq!(validate_patch(Some(at("2026-11-23T00:00:00Z")), start, at(NOW)), Ok(()));
         let future_start = at("2026-12-01T00:00:00Z");
         assert_eq!(

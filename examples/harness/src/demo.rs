@@ -1,2 +1,4 @@
 //! placeholder
-pub async fn run() -> anyhow::Result<()> { Ok(()) }
+pub async fn run() -> anyhow::Result<()> {
+    Ok(())
+}

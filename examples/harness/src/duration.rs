@@ -5,7 +5,8 @@ pub fn parse(text: &str) -> Result<chrono::Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: i64 = number.parse().map_err(|_| format!("{text:?} is not a duration such as 90s, 15m, 24h or 7d"))?;
+    let number: i64 =
+        number.parse().map_err(|_| format!("{text:?} is not a duration such as 90s, 15m, 24h or 7d"))?;
     let duration = match unit {
         "s" => chrono::Duration::try_seconds(number),
         "m" => chrono::Duration::try_minutes(number),

@@ -45,7 +45,12 @@ enum SimCommand {
         #[arg(long, default_value = "24h", value_parser = duration::parse)]
         token_ttl: chrono::Duration,
         /// The bearer token of the manager API.
-        #[arg(long, env = "LATCHKEY_MANAGER_TOKEN", default_value = "dev-manager-token", hide_env_values = true)]
+        #[arg(
+            long,
+            env = "LATCHKEY_MANAGER_TOKEN",
+            default_value = "dev-manager-token",
+            hide_env_values = true
+        )]
         manager_token: String,
     },
 }

@@ -7,8 +7,8 @@
 use chrono::{DateTime, Utc};
 use latchkey::model::{
     AccessView, AccessibilityType, BatteryView, DeviceType, DeviceView, DoorSummary, DoorType, DoorView,
-    DoorcodeDescription, DoorcodeView, Granter, GranterType, ManagerAccessView, ManagerUserView, PasscodeType,
-    Role, UserView,
+    DoorcodeDescription, DoorcodeView, Granter, GranterType, ManagerAccessView, ManagerUserView,
+    PasscodeType, Role, UserView,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -37,7 +37,8 @@ impl std::fmt::Debug for DoorRecord {
     }
 }
 
-const DOOR_COLUMNS: &str = "d.uuid, d.name, d.door_type, d.building_uuid, d.accessibility_type, d.is_connected,
+const DOOR_COLUMNS: &str =
+    "d.uuid, d.name, d.door_type, d.building_uuid, d.accessibility_type, d.is_connected,
      d.serial_number, d.device_type, d.battery_percentage, d.battery_updated_at,
      b.timezone, b.common_doorcodes, d.doorcode_secret";
 
@@ -144,7 +145,8 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
 
 /// A user by uuid.
 pub fn user(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<UserRecord>> {
-    conn.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE uuid = ?1"), [uuid], user_from_row).optional()
+    conn.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE uuid = ?1"), [uuid], user_from_row)
+        .optional()
 }
 
 /// A user by (lowercased) email.
@@ -266,7 +268,8 @@ impl AccessRecord {
     }
 }
 
-const ACCESS_COLUMNS: &str = "a.user_uuid, a.door_uuid, a.granter_type, a.granter_uuid, a.passcode_type, a.role,
+const ACCESS_COLUMNS: &str =
+    "a.user_uuid, a.door_uuid, a.granter_type, a.granter_uuid, a.passcode_type, a.role,
      a.shareable, a.start_time, a.end_time, a.doorcode, a.doorcode_description";
 
 fn access_from_row(row: &Row<'_>) -> rusqlite::Result<AccessRecord> {
@@ -293,15 +296,20 @@ fn access_from_row(row: &Row<'_>) -> rusqlite::Result<AccessRecord> {
 
 /// Every access of a user, in grant order.
 pub fn accesses_of(conn: &Connection, user: &str) -> rusqlite::Result<Vec<AccessRecord>> {
-    let mut statement =
-        conn.prepare_cached(&format!("SELECT {ACCESS_COLUMNS} FROM accesses a WHERE a.user_uuid = ?1 ORDER BY a.seq"))?;
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {ACCESS_COLUMNS} FROM accesses a WHERE a.user_uuid = ?1 ORDER BY a.seq"
+    ))?;
     let rows = statement.query_map([user], access_from_row)?;
     rows.collect()
 }
 
 /// The accesses of a user that `partner` may see: granted by that partner (or by users sharing through its
 /// app) on doors it may still use.
-pub fn partner_accesses_of(conn: &Connection, partner: &str, user: &str) -> rusqlite::Result<Vec<AccessRecord>> {
+pub fn partner_accesses_of(
+    conn: &Connection,
+    partner: &str,
+    user: &str,
+) -> rusqlite::Result<Vec<AccessRecord>> {
     let mut statement = conn.prepare_cached(&format!(
         "SELECT {ACCESS_COLUMNS} FROM accesses a
          WHERE a.user_uuid = ?2 AND a.door_uuid IN ({VISIBLE_DOORS})

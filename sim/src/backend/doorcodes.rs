@@ -26,7 +26,11 @@ fn in_use(conn: &Connection, door: &str, code: &str, now: DateTime<Utc>) -> rusq
 }
 
 /// A random 7-digit code not in current use at any of `doors`.
-pub fn random_unique(conn: &Connection, doors: &[&str], now: DateTime<Utc>) -> rusqlite::Result<Option<String>> {
+pub fn random_unique(
+    conn: &Connection,
+    doors: &[&str],
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Option<String>> {
     let mut rng = rand::rng();
     for _ in 0..MAX_TRIES {
         let code = format!("{:07}", rng.random_range(0..CODE_SPACE));

@@ -2,9 +2,9 @@
 //! [`ErrorBody`] whose `message` says what to fix. Unexpected failures are logged here with their details
 //! and reach the caller as a 500 with a generic message and no internals.
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use latchkey::model::{ErrorBody, ValidationError};
 
 /// A handler failure.

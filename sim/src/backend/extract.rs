@@ -21,9 +21,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|rejection| AppError::BadRequest(format!("could not read the request body: {rejection}")))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            AppError::BadRequest(format!("could not read the request body: {rejection}"))
+        })?;
         parse_json(&bytes).map(JsonBody)
     }
 }
@@ -36,7 +36,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::BadRequest("the request body is empty: send a JSON object".into()));
     }
-    serde_json::from_slice(bytes).map_err(|error| AppError::BadRequest(format!("invalid request body: {error}")))
+    serde_json::from_slice(bytes)
+        .map_err(|error| AppError::BadRequest(format!("invalid request body: {error}")))
 }
 
 /// Query parameters, checked against the names an endpoint knows so a typo is an error, not ignored.

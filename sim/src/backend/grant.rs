@@ -93,7 +93,8 @@ pub fn grant(conn: &Connection, now: DateTime<Utc>, request: &GrantRequest) -> A
             Some(match door.view.accessibility_type {
                 AccessibilityType::Communal => {
                     if common_code.is_none() {
-                        common_code = doorcodes::existing_common_code(conn, &user.uuid, granter_columns, now)?;
+                        common_code =
+                            doorcodes::existing_common_code(conn, &user.uuid, granter_columns, now)?;
                     }
                     match &common_code {
                         Some(code) => code.clone(),
@@ -111,8 +112,10 @@ pub fn grant(conn: &Connection, now: DateTime<Utc>, request: &GrantRequest) -> A
                         }
                     }
                 }
-                AccessibilityType::Private => doorcodes::random_unique(conn, &[door.view.uuid.as_str()], now)?
-                    .ok_or_else(|| no_free_code(door))?,
+                AccessibilityType::Private => {
+                    doorcodes::random_unique(conn, &[door.view.uuid.as_str()], now)?
+                        .ok_or_else(|| no_free_code(door))?
+                }
             })
         } else {
             None
@@ -180,20 +183,24 @@ fn find_or_create_user(
     Ok((user, true))
 }
 
+/// An access window: start, end, and for DAILY kinds the local day it covers.
+type Window = (DateTime<Utc>, Option<DateTime<Utc>>, Option<NaiveDate>);
+
 /// The access window at one door: the requested one, or for DAILY kinds the whole local day of the start
 /// (which must be today or tomorrow in the door's zone).
 fn window(
     request: &GrantRequest,
     door: &DoorRecord,
     now: DateTime<Utc>,
-) -> AppResult<(DateTime<Utc>, Option<DateTime<Utc>>, Option<NaiveDate>)> {
+) -> AppResult<Window> {
     if !request.passcode_type.is_daily() {
         return Ok((request.start_time, request.end_time, None));
     }
     let zone = chrono_tz::Tz::from_str(&door.timezone)
         .map_err(|_| AppError::internal(format_args!("stored time zone {:?} is unknown", door.timezone)))?;
-    let day = validation::daily_start_day(request.passcode_type, request.start_time, now, &zone, &door.timezone)
-        .map_err(|error| AppError::BadRequest(format!("door {}: {error}", door.view.uuid)))?;
+    let day =
+        validation::daily_start_day(request.passcode_type, request.start_time, now, &zone, &door.timezone)
+            .map_err(|error| AppError::BadRequest(format!("door {}: {error}", door.view.uuid)))?;
     let (start, end) = validation::local_day_window(day, &zone);
     Ok((start, Some(end), Some(day)))
 }
@@ -213,7 +220,8 @@ fn describe(
     if request.passcode_type != PasscodeType::Permanent {
         return Ok(DoorcodeDescription::Valid);
     }
-    let permanent_guest = |a: &&AccessRecord| a.passcode_type == PasscodeType::Permanent && a.role == Role::NonResident;
+    let permanent_guest =
+        |a: &&AccessRecord| a.passcode_type == PasscodeType::Permanent && a.role == Role::NonResident;
     if manager_accesses.iter().filter(permanent_guest).any(|a| a.door_uuid == door.view.uuid) {
         return Ok(DoorcodeDescription::UserHasGuestAccessConflict);
     }
@@ -231,7 +239,12 @@ fn describe(
 }
 
 /// Replaces the access of this user, door and granter.
-fn store(conn: &Connection, access: &AccessRecord, day: Option<NaiveDate>, slot: Option<u16>) -> rusqlite::Result<()> {
+fn store(
+    conn: &Connection,
+    access: &AccessRecord,
+    day: Option<NaiveDate>,
+    slot: Option<u16>,
+) -> rusqlite::Result<()> {
     let (granter_type, granter_uuid) = access.granter.columns();
     conn.execute(
         "DELETE FROM accesses WHERE user_uuid = ?1 AND door_uuid = ?2 AND granter_type = ?3 AND granter_uuid = ?4",
@@ -270,7 +283,11 @@ fn notify(
     code_lines: &[String],
     daily_day: Option<(NaiveDate, String)>,
 ) -> rusqlite::Result<()> {
-    let codes = if code_lines.is_empty() { String::new() } else { format!("\n\nYour doorcodes:\n{}", code_lines.join("\n")) };
+    let codes = if code_lines.is_empty() {
+        String::new()
+    } else {
+        format!("\n\nYour doorcodes:\n{}", code_lines.join("\n"))
+    };
     if created && let Some(email) = &user.email {
         let access_text = if request.passcode_type == PasscodeType::Permanent { codes.as_str() } else { "" };
         outbox::send(
@@ -297,7 +314,10 @@ fn notify(
             email,
             MessageKind::AccessGranted,
             "You have new door access",
-            &format!("Hi {}, {} gave you access to more doors.{codes}", user.first_name, request.granter_name),
+            &format!(
+                "Hi {}, {} gave you access to more doors.{codes}",
+                user.first_name, request.granter_name
+            ),
         )?;
     }
     let Some((day, timezone)) = daily_day else { return Ok(()) };

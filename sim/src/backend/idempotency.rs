@@ -28,6 +28,9 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// How long a pending entry blocks its key before it is considered abandoned (a crashed request).
 const PENDING_TIMEOUT_SECONDS: i64 = 60;
 
+/// An idempotency row: request hash, status and body (none while pending), creation time.
+type StoredRow = (Vec<u8>, Option<u16>, Option<Vec<u8>>, chrono::DateTime<chrono::Utc>);
+
 enum Stored {
     Replay(StatusCode, Vec<u8>),
     Mismatch,
@@ -122,7 +125,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
 fn claim(state: &AppState, caller: &str, key: &str, request_hash: &[u8]) -> Result<Stored, AppError> {
     let now = state.now();
     Ok(state.db.write(|tx| {
-        let row: Option<(Vec<u8>, Option<u16>, Option<Vec<u8>>, chrono::DateTime<chrono::Utc>)> = tx
+        let row: Option<StoredRow> = tx
             .query_row(
                 "SELECT request_hash, status, body, created_at FROM idempotency WHERE caller = ?1 AND key = ?2",
                 params![caller, key],

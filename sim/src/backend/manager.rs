@@ -9,12 +9,12 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use latchkey::model::BuildingView;
 use latchkey::model::{
     ActivateDoorRequest, AssignKeyRequest, CreateBuildingRequest, CreateDoorRequest, CreateKeyRequest,
     CreatePartnerRequest, CreateUserRequest, DoorView, KeyView, ManagerInviteRequest, ManagerUserView,
     OutboxResponse, PartnerCredentials, PasscodeType, validation,
 };
-use latchkey::model::BuildingView;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::auth::ManagerCaller;
@@ -42,7 +42,8 @@ pub fn router() -> Router<AppState> {
 }
 
 fn check_name(field: &'static str, value: &str) -> AppResult<()> {
-    validation::validate_name(field, value).map_err(|_| AppError::BadRequest(format!("{field} must be 1 to 100 characters")))
+    validation::validate_name(field, value)
+        .map_err(|_| AppError::BadRequest(format!("{field} must be 1 to 100 characters")))
 }
 
 async fn create_partner(
@@ -61,7 +62,12 @@ async fn create_partner(
             params![uuid, request.name.trim(), client_id, hash_secret(&client_secret), ts(now)],
         )
     })?;
-    Ok(Json(PartnerCredentials { uuid, name: request.name.trim().into(), client_id, client_secret: client_secret.into() }))
+    Ok(Json(PartnerCredentials {
+        uuid,
+        name: request.name.trim().into(),
+        client_id,
+        client_secret: client_secret.into(),
+    }))
 }
 
 async fn create_building(
@@ -162,7 +168,9 @@ async fn activate_door(
             Some(None) => {}
         }
         let serial_taken: bool =
-            tx.query_row("SELECT EXISTS(SELECT 1 FROM doors WHERE serial_number = ?1)", [serial], |row| row.get(0))?;
+            tx.query_row("SELECT EXISTS(SELECT 1 FROM doors WHERE serial_number = ?1)", [serial], |row| {
+                row.get(0)
+            })?;
         if serial_taken {
             return Err(AppError::Conflict(format!("lock {serial} is already installed on another door")));
         }
@@ -189,7 +197,8 @@ fn key_view(conn: &Connection, uuid: &str) -> AppResult<KeyView> {
     let mut statement = conn.prepare_cached(
         "SELECT kd.door_uuid FROM key_doors kd JOIN doors d ON d.uuid = kd.door_uuid WHERE kd.key_uuid = ?1 ORDER BY d.seq",
     )?;
-    let door_uuids = statement.query_map([uuid], |row| row.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+    let door_uuids =
+        statement.query_map([uuid], |row| row.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
     Ok(KeyView { uuid: uuid.into(), name, door_uuids, partner_uuid, enabled })
 }
 
@@ -213,9 +222,15 @@ async fn create_key(
         if !missing.is_empty() {
             return Err(AppError::BadRequest(format!("invalid door UUIDs: {}", missing.join(", "))));
         }
-        tx.execute("INSERT INTO keys (uuid, name, enabled) VALUES (?1, ?2, 0)", params![uuid, request.name.trim()])?;
+        tx.execute(
+            "INSERT INTO keys (uuid, name, enabled) VALUES (?1, ?2, 0)",
+            params![uuid, request.name.trim()],
+        )?;
         for door in &request.door_uuids {
-            tx.execute("INSERT OR IGNORE INTO key_doors (key_uuid, door_uuid) VALUES (?1, ?2)", params![uuid, door])?;
+            tx.execute(
+                "INSERT OR IGNORE INTO key_doors (key_uuid, door_uuid) VALUES (?1, ?2)",
+                params![uuid, door],
+            )?;
         }
         key_view(tx, &uuid)
     })?;
@@ -255,7 +270,11 @@ async fn assign_key(
     Ok(Json(view))
 }
 
-async fn enable_key(State(state): State<AppState>, _: ManagerCaller, ids: PathIds) -> AppResult<Json<KeyView>> {
+async fn enable_key(
+    State(state): State<AppState>,
+    _: ManagerCaller,
+    ids: PathIds,
+) -> AppResult<Json<KeyView>> {
     let key = ids.id(0);
     let view = state.db.write(|tx| {
         key_view(tx, key)?;
@@ -274,7 +293,10 @@ async fn invite_user(
     let passcode_type = request.passcode_type.unwrap_or(PasscodeType::Permanent);
     let view = state.db.write(|tx| {
         let key = key_view(tx, &request.key_uuid).map_err(|_| {
-            AppError::BadRequest(format!("keyUuid {} is not a key: create it with POST /manager/v1/keys", request.key_uuid))
+            AppError::BadRequest(format!(
+                "keyUuid {} is not a key: create it with POST /manager/v1/keys",
+                request.key_uuid
+            ))
         })?;
         // The manager's invite obeys the same rules as a partner's; DAILY codes go to the email.
         let as_partner_request = CreateUserRequest {
@@ -322,10 +344,15 @@ async fn invite_user(
     Ok(Json(view))
 }
 
-async fn get_user(State(state): State<AppState>, _: ManagerCaller, ids: PathIds) -> AppResult<Json<ManagerUserView>> {
+async fn get_user(
+    State(state): State<AppState>,
+    _: ManagerCaller,
+    ids: PathIds,
+) -> AppResult<Json<ManagerUserView>> {
     let user = ids.id(0);
     let view = state.db.read(|conn| {
-        let record = directory::user(conn, user)?.ok_or_else(|| AppError::NotFound(format!("user {user} not found")))?;
+        let record = directory::user(conn, user)?
+            .ok_or_else(|| AppError::NotFound(format!("user {user} not found")))?;
         Ok::<_, AppError>(directory::manager_user_view(conn, &record)?)
     })?;
     Ok(Json(view))

@@ -27,8 +27,8 @@ pub fn send(
 
 /// Every message, newest last.
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<OutboxMessage>> {
-    let mut statement =
-        conn.prepare("SELECT id, channel, recipient, kind, subject, content, sent_at FROM outbox ORDER BY id")?;
+    let mut statement = conn
+        .prepare("SELECT id, channel, recipient, kind, subject, content, sent_at FROM outbox ORDER BY id")?;
     let rows = statement.query_map([], |row| {
         Ok(OutboxMessage {
             id: row.get(0)?,

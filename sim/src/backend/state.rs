@@ -58,7 +58,10 @@ impl AppState {
                 return Ok::<_, rusqlite::Error>(key);
             }
             let key = random_bytes::<32>();
-            tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('jwt_signing_key', ?1)", [&key[..]])?;
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('jwt_signing_key', ?1)",
+                [&key[..]],
+            )?;
             Ok(key)
         })?;
         Ok(AppState { db, clock, config: Arc::new(config), signing_key: Arc::new(signing_key) })

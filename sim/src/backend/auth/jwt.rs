@@ -74,12 +74,14 @@ pub fn encode(claims: &Claims, key: &[u8]) -> String {
 /// Verifies a compact JWT's signature, expiry (at `now`) and audience, and returns its claims.
 pub fn decode(token: &str, key: &[u8], audience: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
     let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(TokenError::Malformed);
     };
     let header_json = URL_SAFE_NO_PAD.decode(header).map_err(|_| TokenError::Malformed)?;
-    let header: serde_json::Value = serde_json::from_slice(&header_json).map_err(|_| TokenError::Malformed)?;
+    let header: serde_json::Value =
+        serde_json::from_slice(&header_json).map_err(|_| TokenError::Malformed)?;
     if header.get("alg").and_then(|alg| alg.as_str()) != Some("HS256") {
         return Err(TokenError::BadSignature);
     }

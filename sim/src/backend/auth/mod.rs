@@ -40,7 +40,9 @@ pub struct ManagerCaller;
 /// The bearer token of a request, or a 401 saying how to send one.
 fn bearer(parts: &Parts) -> Result<&str, AppError> {
     let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-        AppError::Unauthorized("missing access token: send the header `Authorization: Bearer <access_token>`".into())
+        AppError::Unauthorized(
+            "missing access token: send the header `Authorization: Bearer <access_token>`".into(),
+        )
     })?;
     let value = header
         .to_str()
@@ -49,9 +51,7 @@ fn bearer(parts: &Parts) -> Result<&str, AppError> {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
             Ok(token.trim())
         }
-        _ => Err(AppError::Unauthorized(
-            "the Authorization header must be `Bearer <access_token>`".into(),
-        )),
+        _ => Err(AppError::Unauthorized("the Authorization header must be `Bearer <access_token>`".into())),
     }
 }
 
@@ -96,7 +96,8 @@ impl FromRequestParts<AppState> for UserCaller {
         let claims = verify(state, bearer(parts)?)?;
         if claims.kind != TokenKind::User {
             return Err(AppError::Forbidden(
-                "this endpoint needs a user-scoped token (the passwordless grant), not a partner token".into(),
+                "this endpoint needs a user-scoped token (the passwordless grant), not a partner token"
+                    .into(),
             ));
         }
         Ok(UserCaller { user_uuid: claims.sub, partner_uuid: claims.partner })

@@ -10,16 +10,16 @@ use axum::routing::post;
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use latchkey::model::{
-    Channel, MessageKind, PARTNER_AUDIENCE, PasswordlessStartRequest, PasswordlessStartResponse, TokenRequest,
-    TokenResponse, validation,
-};
 use latchkey::SecretString;
+use latchkey::model::{
+    Channel, MessageKind, PARTNER_AUDIENCE, PasswordlessStartRequest, PasswordlessStartResponse,
+    TokenRequest, TokenResponse, validation,
+};
 use rand::Rng;
 use rusqlite::{OptionalExtension, params};
 
-use super::jwt::TokenKind;
 use super::issue_token;
+use super::jwt::TokenKind;
 use crate::backend::db::{get_ts, ts};
 use crate::backend::error::{AppError, AppResult};
 use crate::backend::extract::parse_json;
@@ -77,7 +77,11 @@ fn authenticate_client(state: &AppState, client_id: &str, client_secret: &Secret
     }
 }
 
-async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> AppResult<Json<TokenResponse>> {
+async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Json<TokenResponse>> {
     let value = body_value(&headers, &body)?;
     let grant_type = value.get("grant_type").and_then(|grant| grant.as_str()).unwrap_or_default();
     const GRANTS: [&str; 3] =
@@ -101,7 +105,8 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
                     format!("Service not found: {audience}; the audience is {PARTNER_AUDIENCE}"),
                 ));
             }
-            let (access_token, ttl) = issue_token(&state, TokenKind::Partner, &partner_uuid, &partner_uuid, None);
+            let (access_token, ttl) =
+                issue_token(&state, TokenKind::Partner, &partner_uuid, &partner_uuid, None);
             TokenResponse {
                 access_token: access_token.into(),
                 expires_in: ttl.num_seconds().max(0) as u64,
@@ -161,7 +166,12 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
 /// Checks a one-time code (single use, expiring, at most [`MAX_OTP_ATTEMPTS`] tries) and returns the user.
 ///
 /// Failed attempts are counted and committed, so the refusal itself is durable.
-fn redeem_one_time_code(state: &AppState, partner_uuid: &str, email: &str, otp: &SecretString) -> AppResult<String> {
+fn redeem_one_time_code(
+    state: &AppState,
+    partner_uuid: &str,
+    email: &str,
+    otp: &SecretString,
+) -> AppResult<String> {
     let now = state.now();
     state.db.write(|tx| -> rusqlite::Result<AppResult<String>> {
         let stored: Option<(String, Vec<u8>, chrono::DateTime<chrono::Utc>, i64)> = tx
@@ -204,9 +214,13 @@ fn user_session(
     email: &str,
     scope: Option<String>,
 ) -> AppResult<TokenResponse> {
-    let scope = scope.filter(|scope| !scope.is_empty()).unwrap_or_else(|| "openid profile email offline_access".into());
-    let (access_token, ttl) = issue_token(state, TokenKind::User, user_uuid, partner_uuid, Some(scope.clone()));
-    let (id_token, _) = issue_token(state, TokenKind::User, user_uuid, partner_uuid, Some(format!("email:{email}")));
+    let scope = scope
+        .filter(|scope| !scope.is_empty())
+        .unwrap_or_else(|| "openid profile email offline_access".into());
+    let (access_token, ttl) =
+        issue_token(state, TokenKind::User, user_uuid, partner_uuid, Some(scope.clone()));
+    let (id_token, _) =
+        issue_token(state, TokenKind::User, user_uuid, partner_uuid, Some(format!("email:{email}")));
     let refresh_token = URL_SAFE_NO_PAD.encode(random_bytes::<32>());
     let expires_at = state.now() + state.config.refresh_token_ttl;
     state.db.write(|tx| {
@@ -242,7 +256,11 @@ async fn passwordless_start(
         ));
     }
     if validation::validate_email(&request.email).is_err() {
-        return Err(AppError::OAuth(StatusCode::BAD_REQUEST, "bad.email", "email is not a valid address".into()));
+        return Err(AppError::OAuth(
+            StatusCode::BAD_REQUEST,
+            "bad.email",
+            "email is not a valid address".into(),
+        ));
     }
     let email = validation::normalized_email(&request.email);
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));

@@ -99,7 +99,11 @@ fn parse_ts(text: &str) -> Result<chrono::DateTime<chrono::Utc>, chrono::ParseEr
 }
 
 /// Reads a wire enum stored as text from column `index`.
-pub fn get_enum<T>(row: &rusqlite::Row<'_>, index: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+pub fn get_enum<T>(
+    row: &rusqlite::Row<'_>,
+    index: usize,
+    parse: fn(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
     let text: String = row.get(index)?;
     parse(&text).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(

@@ -21,10 +21,16 @@ pub fn router() -> Router<AppState> {
         .route("/access/sdk/v1/buildings/{building}/residents", get(residents))
 }
 
-async fn list_doors(State(state): State<AppState>, caller: PartnerCaller, params: Params) -> AppResult<Json<DoorsPage>> {
+async fn list_doors(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    params: Params,
+) -> AppResult<Json<DoorsPage>> {
     params.only(&["pageSize", "pageToken", "buildingUuid"])?;
     let page = pagination::parse(&params)?;
-    let doors = state.db.read(|conn| directory::visible_doors(conn, &caller.partner_uuid, params.get("buildingUuid")))?;
+    let doors = state
+        .db
+        .read(|conn| directory::visible_doors(conn, &caller.partner_uuid, params.get("buildingUuid")))?;
     let (doors, next_page_token) = pagination::cut(doors, page);
     Ok(Json(DoorsPage { doors: doors.into_iter().map(|door| door.view).collect(), next_page_token }))
 }
@@ -78,7 +84,12 @@ async fn residents(
             )?;
             let users = statement
                 .query_map(
-                    rusqlite::params![door.view.uuid, Role::Resident.as_str(), caller.partner_uuid, crate::backend::db::ts(now)],
+                    rusqlite::params![
+                        door.view.uuid,
+                        Role::Resident.as_str(),
+                        caller.partner_uuid,
+                        crate::backend::db::ts(now)
+                    ],
                     |row| row.get::<_, String>(0),
                 )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -4,7 +4,8 @@ use axum::extract::State;
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use latchkey::model::{
-    CreateUserRequest, CreateUserV1Response, PasscodeType, PatchAccessRequest, UserView, UsersPage, validation,
+    CreateUserRequest, CreateUserV1Response, PasscodeType, PatchAccessRequest, UserView, UsersPage,
+    validation,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -43,7 +44,8 @@ async fn create_v2(
     JsonBody(request): JsonBody<CreateUserRequest>,
 ) -> AppResult<Json<UserView>> {
     let (outcome, _) = invite(&state, &caller, &request)?;
-    let view = state.db.read(|conn| directory::partner_user_view(conn, &caller.partner_uuid, &outcome.user))?;
+    let view =
+        state.db.read(|conn| directory::partner_user_view(conn, &caller.partner_uuid, &outcome.user))?;
     Ok(Json(view))
 }
 
@@ -58,7 +60,9 @@ fn invite(
     state.db.write(|tx| {
         let doors = usable_doors(tx, &caller.partner_uuid, &request.door_uuids)?;
         let partner_name: String =
-            tx.query_row("SELECT name FROM partners WHERE uuid = ?1", [&caller.partner_uuid], |row| row.get(0))?;
+            tx.query_row("SELECT name FROM partners WHERE uuid = ?1", [&caller.partner_uuid], |row| {
+                row.get(0)
+            })?;
         let grant = GrantRequest {
             granter: GranterRef::Partner(caller.partner_uuid.clone()),
             granter_name: partner_name,
@@ -102,7 +106,11 @@ fn usable_doors(conn: &Connection, partner: &str, uuids: &[String]) -> AppResult
     Ok(doors)
 }
 
-async fn list(State(state): State<AppState>, caller: PartnerCaller, params: Params) -> AppResult<Json<UsersPage>> {
+async fn list(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    params: Params,
+) -> AppResult<Json<UsersPage>> {
     params.only(&["pageSize", "pageToken"])?;
     let page = pagination::parse(&params)?;
     let users = state.db.read(|conn| {
@@ -118,7 +126,9 @@ async fn list(State(state): State<AppState>, caller: PartnerCaller, params: Para
 }
 
 fn user_not_found(user: &str) -> AppError {
-    AppError::NotFound(format!("user {user} not found: check the user identifier (it must be a user you invited)"))
+    AppError::NotFound(format!(
+        "user {user} not found: check the user identifier (it must be a user you invited)"
+    ))
 }
 
 /// A user the partner has granted access to, with the accesses it may see.
@@ -131,7 +141,11 @@ fn partner_user(conn: &Connection, partner: &str, user_uuid: &str) -> AppResult<
     Ok((user, view))
 }
 
-async fn get_user(State(state): State<AppState>, caller: PartnerCaller, ids: PathIds) -> AppResult<Json<UserView>> {
+async fn get_user(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    ids: PathIds,
+) -> AppResult<Json<UserView>> {
     let (_, view) = state.db.read(|conn| partner_user(conn, &caller.partner_uuid, ids.id(0)))?;
     Ok(Json(view))
 }
