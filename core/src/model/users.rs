@@ -14,11 +14,12 @@ pub struct CreateUserRequest {
     pub first_name: String,
     /// The user's last name.
     pub last_name: String,
-    /// Required for PERMANENT; for DAILY kinds exactly one of `email` or `phone`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Required for PERMANENT; for DAILY kinds exactly one of `email` or `phone`. An empty string counts
+    /// as absent.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "blank_as_none")]
     pub email: Option<String>,
-    /// E.164, such as `+14155550123`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// E.164, such as `+14155550123`. An empty string counts as absent.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "blank_as_none")]
     pub phone: Option<String>,
     /// When access starts. For DAILY kinds only its calendar day in the door's time zone counts, and that
     /// day must be today or tomorrow there.
@@ -42,6 +43,13 @@ pub struct CreateUserRequest {
 
 fn default_true() -> bool {
     true
+}
+
+/// Reads an optional string where `null`, `""` and blanks all mean "not given" (many partner backends
+/// send empty strings for absent fields).
+fn blank_as_none<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let value: Option<String> = Option::deserialize(deserializer)?;
+    Ok(value.filter(|text| !text.trim().is_empty()))
 }
 
 /// A door as the v1 invite response lists it.
@@ -189,4 +197,22 @@ pub struct ResidentView {
 pub struct ResidentsResponse {
     /// Residents, by last then first name.
     pub residents: Vec<ResidentView>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_contacts_count_as_absent_and_unknown_fields_are_refused() {
+        let body = r#"{"firstName":"A","lastName":"B","email":"","phone":"+14155550123",
+            "startTime":"2026-11-22T10:00:00Z","doorUuids":["d"],"passcodeType":"DAILY","role":"NON_RESIDENT"}"#;
+        let request: CreateUserRequest = serde_json::from_str(body).expect("valid body");
+        assert_eq!(request.email, None);
+        assert_eq!(request.phone.as_deref(), Some("+14155550123"));
+        assert!(request.should_notify, "shouldNotify defaults to true");
+        let typo = body.replace("doorUuids", "doorUUIDs");
+        let error = serde_json::from_str::<CreateUserRequest>(&typo).expect_err("unknown field");
+        assert!(error.to_string().contains("doorUUIDs"), "{error}");
+    }
 }

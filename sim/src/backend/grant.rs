@@ -188,11 +188,7 @@ type Window = (DateTime<Utc>, Option<DateTime<Utc>>, Option<NaiveDate>);
 
 /// The access window at one door: the requested one, or for DAILY kinds the whole local day of the start
 /// (which must be today or tomorrow in the door's zone).
-fn window(
-    request: &GrantRequest,
-    door: &DoorRecord,
-    now: DateTime<Utc>,
-) -> AppResult<Window> {
+fn window(request: &GrantRequest, door: &DoorRecord, now: DateTime<Utc>) -> AppResult<Window> {
     if !request.passcode_type.is_daily() {
         return Ok((request.start_time, request.end_time, None));
     }
