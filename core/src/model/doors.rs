@@ -84,7 +84,9 @@ pub struct BuildingView {
     pub name: String,
     /// The IANA time zone of its doors, such as `America/New_York`.
     pub timezone: String,
-    /// Whether permanent guests share one code for all communal doors.
+    /// Whether the building has the common-doorcodes feature: a permanent access to its communal doors
+    /// granted by the property manager makes a partner's permanent grant there report
+    /// `COMMUNAL_DOORCODE_CONFLICT` instead of a code.
     pub common_doorcodes: bool,
 }
 

@@ -36,7 +36,8 @@ pub struct CreateBuildingRequest {
     pub name: String,
     /// An IANA time zone name such as `America/New_York`.
     pub timezone: String,
-    /// Whether permanent guests share one code for all communal doors (default false).
+    /// Whether the building has the common-doorcodes feature (default false); see
+    /// [`super::BuildingView::common_doorcodes`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub common_doorcodes: Option<bool>,
 }

@@ -4,7 +4,8 @@ use std::process::Command;
 
 #[test]
 fn the_demo_runs_every_step_and_exits_zero() {
-    let output = Command::new(env!("CARGO_BIN_EXE_latchkey")).arg("demo").output().expect("the binary starts");
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_latchkey")).arg("demo").output().expect("the binary starts");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "demo failed:\n{stdout}\n{stderr}");
@@ -16,7 +17,8 @@ fn the_demo_runs_every_step_and_exits_zero() {
 
 #[test]
 fn an_unknown_command_fails_with_usage() {
-    let output = Command::new(env!("CARGO_BIN_EXE_latchkey")).arg("frobnicate").output().expect("the binary starts");
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_latchkey")).arg("frobnicate").output().expect("the binary starts");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("Usage"));
 }
