@@ -65,7 +65,13 @@ fn door_from_row(row: &Row<'_>) -> rusqlite::Result<DoorRecord> {
         },
         timezone: row.get(10)?,
         common_doorcodes: row.get(11)?,
-        doorcode_secret: secret.try_into().unwrap_or([0u8; 32]),
+        doorcode_secret: secret.try_into().map_err(|_| {
+            rusqlite::Error::FromSqlConversionFailure(
+                12,
+                rusqlite::types::Type::Blob,
+                "door secret is not 32 bytes".into(),
+            )
+        })?,
     })
 }
 

@@ -292,11 +292,12 @@ async fn invite_user(
     let now = state.now();
     let passcode_type = request.passcode_type.unwrap_or(PasscodeType::Permanent);
     let view = state.db.write(|tx| {
-        let key = key_view(tx, &request.key_uuid).map_err(|_| {
-            AppError::BadRequest(format!(
+        let key = key_view(tx, &request.key_uuid).map_err(|error| match error {
+            AppError::NotFound(_) => AppError::BadRequest(format!(
                 "keyUuid {} is not a key: create it with POST /manager/v1/keys",
                 request.key_uuid
-            ))
+            )),
+            other => other,
         })?;
         // The manager's invite obeys the same rules as a partner's; DAILY codes go to the email.
         let as_partner_request = CreateUserRequest {

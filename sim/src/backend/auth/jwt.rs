@@ -17,6 +17,8 @@ pub enum TokenKind {
     Partner,
     /// A user of a partner app (passwordless).
     User,
+    /// An OpenID identity token: says who signed in, never accepted as a bearer token.
+    Identity,
 }
 
 /// The claims of a Latchkey access token.

@@ -55,11 +55,18 @@ fn bearer(parts: &Parts) -> Result<&str, AppError> {
     }
 }
 
-/// Verifies a bearer token and returns its claims (401 if missing, invalid or expired).
+/// Verifies a bearer token and returns its claims (401 if missing, invalid, expired, or an identity token).
 pub fn verify(state: &AppState, token: &str) -> Result<Claims, AppError> {
-    jwt::decode(token, &state.signing_key[..], PARTNER_AUDIENCE, state.now()).map_err(|error| {
-        AppError::Unauthorized(format!("{error}: request a new token at POST /v1/oauth/token"))
-    })
+    let claims =
+        jwt::decode(token, &state.signing_key[..], PARTNER_AUDIENCE, state.now()).map_err(|error| {
+            AppError::Unauthorized(format!("{error}: request a new token at POST /v1/oauth/token"))
+        })?;
+    if claims.kind == TokenKind::Identity {
+        return Err(AppError::Unauthorized(
+            "an id_token says who signed in but is not an access token: send the access_token".into(),
+        ));
+    }
+    Ok(claims)
 }
 
 /// The caller identity of a request for idempotency bookkeeping, if its token is valid.
@@ -69,10 +76,11 @@ pub fn caller_identity(state: &AppState, parts: &Parts) -> Option<String> {
         return Some("manager".into());
     }
     let claims = verify(state, token).ok()?;
-    Some(match claims.kind {
-        TokenKind::Partner => format!("partner:{}", claims.sub),
-        TokenKind::User => format!("user:{}:{}", claims.partner, claims.sub),
-    })
+    match claims.kind {
+        TokenKind::Partner => Some(format!("partner:{}", claims.sub)),
+        TokenKind::User => Some(format!("user:{}:{}", claims.partner, claims.sub)),
+        TokenKind::Identity => None,
+    }
 }
 
 impl FromRequestParts<AppState> for PartnerCaller {

@@ -88,7 +88,7 @@ async fn token(
         ["client_credentials", latchkey::model::PASSWORDLESS_OTP_GRANT, "refresh_token"];
     if !GRANTS.contains(&grant_type) {
         return Err(AppError::OAuth(
-            StatusCode::FORBIDDEN,
+            StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             format!("grant_type must be one of {}", GRANTS.join(", ")),
         ));
@@ -220,7 +220,7 @@ fn user_session(
     let (access_token, ttl) =
         issue_token(state, TokenKind::User, user_uuid, partner_uuid, Some(scope.clone()));
     let (id_token, _) =
-        issue_token(state, TokenKind::User, user_uuid, partner_uuid, Some(format!("email:{email}")));
+        issue_token(state, TokenKind::Identity, user_uuid, partner_uuid, Some(format!("email:{email}")));
     let refresh_token = URL_SAFE_NO_PAD.encode(random_bytes::<32>());
     let expires_at = state.now() + state.config.refresh_token_ttl;
     state.db.write(|tx| {
@@ -267,13 +267,22 @@ async fn passwordless_start(
     let now = state.now();
     let expires_at = now + state.config.otp_ttl;
     let user_uuid = state.db.write(|tx| -> AppResult<AppResult<String>> {
-        let user: Option<String> =
-            tx.query_row("SELECT uuid FROM users WHERE email = ?1", [&email], |row| row.get(0)).optional()?;
+        // A partner signs in only users it granted access to: it must not mint tokens for another
+        // partner's users.
+        let user: Option<String> = tx
+            .query_row(
+                "SELECT u.uuid FROM users u WHERE u.email = ?1 AND EXISTS(
+                     SELECT 1 FROM accesses a
+                     WHERE a.user_uuid = u.uuid AND a.granter_type = 'PARTNER' AND a.granter_uuid = ?2)",
+                params![email, partner_uuid],
+                |row| row.get(0),
+            )
+            .optional()?;
         let Some(user_uuid) = user else {
             return Ok(Err(AppError::OAuth(
                 StatusCode::BAD_REQUEST,
                 "extensibility_error",
-                "UNAUTHORIZED: no user has this email; invite the user first (POST /access/sdk/v1/users)".into(),
+                "UNAUTHORIZED: no user with this email was invited by this partner; invite the user first (POST /access/sdk/v1/users)".into(),
             )));
         };
         tx.execute(

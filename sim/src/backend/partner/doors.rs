@@ -80,7 +80,7 @@ async fn residents(
             let mut statement = conn.prepare_cached(
                 "SELECT DISTINCT user_uuid FROM accesses WHERE door_uuid = ?1 AND role = ?2
                    AND (granter_type = 'MANAGER' OR (granter_type = 'PARTNER' AND granter_uuid = ?3))
-                   AND (end_time IS NULL OR end_time > ?4)",
+                   AND start_time <= ?4 AND (end_time IS NULL OR end_time > ?4)",
             )?;
             let users = statement
                 .query_map(
