@@ -45,6 +45,7 @@ pub struct Simulator {
     state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    pruner: JoinHandle<()>,
 }
 
 impl Simulator {
@@ -60,6 +61,16 @@ impl Simulator {
         let addr = listener.local_addr()?;
         let (shutdown, signal) = oneshot::channel::<()>();
         let router = app(state.clone());
+        let pruning = state.clone();
+        let pruner = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                every.tick().await;
+                if let Err(error) = crate::backend::idempotency::prune(&pruning) {
+                    tracing::warn!(%error, "could not prune stored idempotent responses");
+                }
+            }
+        });
         let task = tokio::spawn(async move {
             axum::serve(listener, router)
                 .with_graceful_shutdown(async move {
@@ -67,7 +78,7 @@ impl Simulator {
                 })
                 .await
         });
-        Ok(Simulator { addr, state, shutdown: Some(shutdown), task: Some(task) })
+        Ok(Simulator { addr, state, shutdown: Some(shutdown), task: Some(task), pruner })
     }
 
     /// The address it listens on.
@@ -87,6 +98,7 @@ impl Simulator {
 
     /// Stops accepting, finishes in-flight requests and waits for the server to end.
     pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.pruner.abort();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -99,6 +111,7 @@ impl Simulator {
 
 impl Drop for Simulator {
     fn drop(&mut self) {
+        self.pruner.abort();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

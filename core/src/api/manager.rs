@@ -97,6 +97,13 @@ impl ManagerClient {
         self.post(&["users"], Some(request)).await
     }
 
+    /// `GET /manager/v1/users/:user`: a user with every access, whoever granted it
+    /// ([`ApiError::NotFound`] for an unknown user).
+    pub async fn user(&self, user_uuid: &str) -> Result<ManagerUserView, ApiError> {
+        let call = self.http.call(Method::GET, &Self::path(&["users", user_uuid]))?;
+        self.http.json(call, Some(&self.tokens)).await
+    }
+
     /// `GET /manager/v1/outbox`: every email and SMS the backend "sent", one-time codes and doorcodes
     /// included.
     pub async fn outbox(&self) -> Result<OutboxResponse, ApiError> {

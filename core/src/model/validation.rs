@@ -82,10 +82,13 @@ pub enum ValidationError {
 pub fn validate_create_user(req: &CreateUserRequest, now: DateTime<Utc>) -> Result<(), ValidationError> {
     validate_name("firstName", &req.first_name)?;
     validate_name("lastName", &req.last_name)?;
-    if let Some(email) = &req.email {
+    // A blank contact counts as absent, as it does when the backend reads the JSON body.
+    let email = given(&req.email);
+    let phone = given(&req.phone);
+    if let Some(email) = email {
         validate_email(email)?;
     }
-    if let Some(phone) = &req.phone {
+    if let Some(phone) = phone {
         validate_phone(phone)?;
     }
     if req.door_uuids.is_empty() {
@@ -96,7 +99,7 @@ pub fn validate_create_user(req: &CreateUserRequest, now: DateTime<Utc>) -> Resu
     }
     match req.passcode_type {
         PasscodeType::Permanent => {
-            if req.email.is_none() {
+            if email.is_none() {
                 return Err(ValidationError::PermanentNeedsEmail);
             }
             if let Some(end) = req.end_time
@@ -106,7 +109,7 @@ pub fn validate_create_user(req: &CreateUserRequest, now: DateTime<Utc>) -> Resu
             }
         }
         kind @ (PasscodeType::Daily | PasscodeType::DailySingleUse) => {
-            if req.email.is_some() == req.phone.is_some() {
+            if email.is_some() == phone.is_some() {
                 return Err(ValidationError::DailyNeedsOneContact(kind));
             }
             if req.shareable {
@@ -119,6 +122,11 @@ pub fn validate_create_user(req: &CreateUserRequest, now: DateTime<Utc>) -> Resu
         }
     }
     Ok(())
+}
+
+/// An optional text field's value, with blanks counting as absent.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|text| !text.trim().is_empty())
 }
 
 /// The exact DAILY rule: the local calendar day of `start` in the door's zone must be today or tomorrow
@@ -287,6 +295,17 @@ mod tests {
             validate_create_user(&req, at(NOW)),
             Err(ValidationError::DailyNotShareable(PasscodeType::Daily))
         );
+    }
+
+    #[test]
+    fn blank_contacts_count_as_absent() {
+        let mut req = request(PasscodeType::Daily);
+        req.email = Some("  ".into());
+        req.phone = Some("+14155550123".into());
+        assert_eq!(validate_create_user(&req, at(NOW)), Ok(()));
+        let mut req = request(PasscodeType::Permanent);
+        req.email = Some(String::new());
+        assert_eq!(validate_create_user(&req, at(NOW)), Err(ValidationError::PermanentNeedsEmail));
     }
 
     #[test]

@@ -48,23 +48,39 @@ pub fn random_unique(
     Ok(None)
 }
 
-/// The common code this user already holds from `granter` on communal doors, if any.
+/// The common code this user already holds from `granter` on communal doors, if any, and if no other
+/// user holds it at any of `doors` (the communal doors about to get it): a code names one user at a door.
 pub fn existing_common_code(
     conn: &Connection,
     user: &str,
     granter: (&str, &str),
+    doors: &[&str],
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Option<String>> {
-    conn.query_row(
-        "SELECT a.doorcode FROM accesses a JOIN doors d ON d.uuid = a.door_uuid
-         WHERE a.user_uuid = ?1 AND a.granter_type = ?2 AND a.granter_uuid = ?3
-           AND a.passcode_type = 'PERMANENT' AND d.accessibility_type = 'COMMUNAL'
-           AND a.doorcode IS NOT NULL AND (a.end_time IS NULL OR a.end_time > ?4)
-         ORDER BY a.seq LIMIT 1",
-        params![user, granter.0, granter.1, ts(now)],
-        |row| row.get(0),
-    )
-    .optional()
+    let code: Option<String> = conn
+        .query_row(
+            "SELECT a.doorcode FROM accesses a JOIN doors d ON d.uuid = a.door_uuid
+             WHERE a.user_uuid = ?1 AND a.granter_type = ?2 AND a.granter_uuid = ?3
+               AND a.passcode_type = 'PERMANENT' AND d.accessibility_type = 'COMMUNAL'
+               AND a.doorcode IS NOT NULL AND (a.end_time IS NULL OR a.end_time > ?4)
+             ORDER BY a.seq LIMIT 1",
+            params![user, granter.0, granter.1, ts(now)],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(code) = code else { return Ok(None) };
+    for door in doors {
+        let taken: bool = conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM accesses WHERE door_uuid = ?1 AND doorcode = ?2 AND user_uuid <> ?3
+                           AND (end_time IS NULL OR end_time > ?4))",
+            params![door, code, user, ts(now)],
+            |row| row.get(0),
+        )?;
+        if taken {
+            return Ok(None);
+        }
+    }
+    Ok(Some(code))
 }
 
 /// A derived daily code: the next free slot of the door for that local day and kind.

@@ -36,8 +36,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::BadRequest("the request body is empty: send a JSON object".into()));
     }
-    serde_json::from_slice(bytes)
-        .map_err(|error| AppError::BadRequest(format!("invalid request body: {error}")))
+    // The path names the field at fault ("startTime: input contains invalid characters").
+    let invalid =
+        |error: &dyn std::fmt::Display| AppError::BadRequest(format!("invalid request body: {error}"));
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| invalid(&error))?;
+    deserializer.end().map_err(|error| invalid(&error))?;
+    Ok(value)
 }
 
 /// Query parameters, checked against the names an endpoint knows so a typo is an error, not ignored.

@@ -78,13 +78,13 @@ pub fn grant(conn: &Connection, now: DateTime<Utc>, request: &GrantRequest) -> A
     let mut common_code: Option<String> = None;
     let mut accesses = Vec::with_capacity(request.doors.len());
     let mut code_lines = Vec::new();
-    let mut daily_day: Option<(NaiveDate, String)> = None;
+    let mut daily_days: Vec<(NaiveDate, String)> = Vec::new();
     for door in &request.doors {
         let (start_time, end_time, day) = window(request, door, now)?;
         let description = describe(conn, request, door, &manager_accesses)?;
         let mut code_slot: Option<u16> = None;
         let doorcode = if let Some(day) = day {
-            daily_day = Some((day, door.timezone.clone()));
+            daily_days.push((day, door.timezone.clone()));
             let (code, slot) = doorcodes::derive_daily(conn, door, request.passcode_type, day, now)?
                 .ok_or_else(|| no_free_code(door))?;
             code_slot = Some(slot);
@@ -92,19 +92,24 @@ pub fn grant(conn: &Connection, now: DateTime<Utc>, request: &GrantRequest) -> A
         } else if description == DoorcodeDescription::Valid {
             Some(match door.view.accessibility_type {
                 AccessibilityType::Communal => {
+                    let communal: Vec<&str> = request
+                        .doors
+                        .iter()
+                        .filter(|d| d.view.accessibility_type == AccessibilityType::Communal)
+                        .map(|d| d.view.uuid.as_str())
+                        .collect();
                     if common_code.is_none() {
-                        common_code =
-                            doorcodes::existing_common_code(conn, &user.uuid, granter_columns, now)?;
+                        common_code = doorcodes::existing_common_code(
+                            conn,
+                            &user.uuid,
+                            granter_columns,
+                            &communal,
+                            now,
+                        )?;
                     }
                     match &common_code {
                         Some(code) => code.clone(),
                         None => {
-                            let communal: Vec<&str> = request
-                                .doors
-                                .iter()
-                                .filter(|d| d.view.accessibility_type == AccessibilityType::Communal)
-                                .map(|d| d.view.uuid.as_str())
-                                .collect();
                             let code = doorcodes::random_unique(conn, &communal, now)?
                                 .ok_or_else(|| no_free_code(door))?;
                             common_code = Some(code.clone());
@@ -121,7 +126,11 @@ pub fn grant(conn: &Connection, now: DateTime<Utc>, request: &GrantRequest) -> A
             None
         };
         if let Some(code) = &doorcode {
-            code_lines.push(format!("{}: {code}", door.view.name));
+            // A DAILY code works on its door's local day, which differs between doors in different zones.
+            code_lines.push(match day {
+                Some(day) => format!("{}: {code} (on {day}, {})", door.view.name, door.timezone),
+                None => format!("{}: {code}", door.view.name),
+            });
         }
         let access = AccessRecord {
             user_uuid: user.uuid.clone(),
@@ -140,7 +149,7 @@ pub fn grant(conn: &Connection, now: DateTime<Utc>, request: &GrantRequest) -> A
     }
 
     if request.should_notify {
-        notify(conn, now, request, &user, created, &code_lines, daily_day)?;
+        notify(conn, now, request, &user, created, &code_lines, &daily_days)?;
     }
     Ok(GrantOutcome { user, created, accesses })
 }
@@ -277,7 +286,7 @@ fn notify(
     user: &UserRecord,
     created: bool,
     code_lines: &[String],
-    daily_day: Option<(NaiveDate, String)>,
+    daily_days: &[(NaiveDate, String)],
 ) -> rusqlite::Result<()> {
     let codes = if code_lines.is_empty() {
         String::new()
@@ -316,15 +325,18 @@ fn notify(
             ),
         )?;
     }
-    let Some((day, timezone)) = daily_day else { return Ok(()) };
+    let Some((day, timezone)) = daily_days.first() else { return Ok(()) };
     let validity = match request.passcode_type {
         PasscodeType::DailySingleUse => "It works once: it stops working 15 minutes after you first use it.",
         _ => "It works all day.",
     };
-    let content = format!(
-        "Hi {}, {} sent you a doorcode for {day} ({timezone}).{codes}\n\n{validity}",
-        user.first_name, request.granter_name
-    );
+    let what = if daily_days.iter().all(|other| other.0 == *day && other.1 == *timezone) {
+        format!("a doorcode for {day} ({timezone})")
+    } else {
+        "doorcodes, each for the day shown next to it".to_owned()
+    };
+    let content =
+        format!("Hi {}, {} sent you {what}.{codes}\n\n{validity}", user.first_name, request.granter_name);
     // Email when the request named one; for a phone, email the user who owns that phone if they have an
     // email, else text the phone.
     let target = match (&request.email, &user.email, &request.phone) {

@@ -27,6 +27,14 @@ pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// How long a pending entry blocks its key before it is considered abandoned (a crashed request).
 const PENDING_TIMEOUT_SECONDS: i64 = 60;
+/// How long a stored response is replayed; after that the key may be used afresh.
+pub const RETENTION: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// Forgets stored responses older than [`RETENTION`]; returns how many. The server calls it periodically.
+pub fn prune(state: &AppState) -> rusqlite::Result<usize> {
+    let cutoff = state.now() - RETENTION;
+    state.db.write(|tx| tx.execute("DELETE FROM idempotency WHERE created_at < ?1", [ts(cutoff)]))
+}
 
 /// An idempotency row: request hash, status and body (none while pending), creation time.
 type StoredRow = (Vec<u8>, Option<u16>, Option<Vec<u8>>, chrono::DateTime<chrono::Utc>);

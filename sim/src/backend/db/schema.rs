@@ -123,6 +123,10 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (caller, key)
     );
     "#,
+    // 2: stored idempotent responses are pruned by age.
+    r#"
+    CREATE INDEX idempotency_created ON idempotency(created_at);
+    "#,
 ];
 
 /// The schema version a fully migrated database has.

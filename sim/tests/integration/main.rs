@@ -1,0 +1,22 @@
+//! The typed client (`latchkey::api`) against the in-process simulator: every rule, table row and error of
+//! the spec, asserted as a partner would notice it (status, message, fields, codes, notifications).
+//!
+//! One binary, one module per concern; every test starts its own simulator with a
+//! [`latchkey::ManualClock`] (see [`support`]), so time moves only when a test moves it.
+
+mod proxy;
+mod support;
+
+mod daily_day;
+mod doorcodes;
+mod errors;
+mod idempotency;
+mod isolation;
+mod notifications;
+mod pagination;
+mod patch_revoke;
+mod persistence;
+mod sign_in;
+mod tokens;
+mod upsert;
+mod validation;
