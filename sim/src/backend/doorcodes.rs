@@ -6,6 +6,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use latchkey::model::PasscodeType;
 use latchkey_protocol::doorcode::{self, CODE_SPACE, DailyKind, LocalDay};
+use latchkey_protocol::keypad::DAILY_SLOT_WINDOW;
 use rand::Rng;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -107,7 +108,11 @@ pub fn derive_daily(
         .optional()?
         .unwrap_or(0);
     for _ in 0..MAX_TRIES {
-        let Ok(this_slot) = u16::try_from(slot) else { return Ok(None) };
+        // A lock accepts only the first DAILY_SLOT_WINDOW slots of a day: never issue beyond them.
+        let this_slot = match u16::try_from(slot) {
+            Ok(this_slot) if this_slot < DAILY_SLOT_WINDOW => this_slot,
+            _ => return Ok(None),
+        };
         let code = doorcode::daily(&door.doorcode_secret, kind, local_day, this_slot).to_string();
         slot += 1;
         if !in_use(conn, &door.view.uuid, &code, now)? {

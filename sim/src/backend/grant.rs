@@ -86,7 +86,7 @@ pub fn grant(conn: &Connection, now: DateTime<Utc>, request: &GrantRequest) -> A
         let doorcode = if let Some(day) = day {
             daily_days.push((day, door.timezone.clone()));
             let (code, slot) = doorcodes::derive_daily(conn, door, request.passcode_type, day, now)?
-                .ok_or_else(|| no_free_code(door))?;
+                .ok_or_else(|| no_free_daily_code(door))?;
             code_slot = Some(slot);
             Some(code)
         } else if description == DoorcodeDescription::Valid {
@@ -156,6 +156,15 @@ pub fn grant(conn: &Connection, now: DateTime<Utc>, request: &GrantRequest) -> A
 
 fn no_free_code(door: &DoorRecord) -> AppError {
     AppError::Conflict(format!("door {} has no free doorcode left; revoke unused accesses", door.view.uuid))
+}
+
+fn no_free_daily_code(door: &DoorRecord) -> AppError {
+    AppError::Conflict(format!(
+        "door {} has given out all its DAILY codes of this kind for that day (a lock accepts {} a day); \
+         grant for another day",
+        door.view.uuid,
+        latchkey_protocol::keypad::DAILY_SLOT_WINDOW
+    ))
 }
 
 fn find_or_create_user(
