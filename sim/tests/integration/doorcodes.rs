@@ -266,3 +266,28 @@ async fn a_carried_over_common_code_never_duplicates_another_guests_code_at_a_do
     );
     assert_eq!(code(access(&hal, &d.lobby)), common, "the lobby keeps its code");
 }
+
+#[tokio::test]
+async fn a_door_gives_out_no_more_daily_codes_a_day_than_its_lock_accepts() {
+    let world = World::start().await;
+    let lobby = &world.p.doors.lobby;
+    let window = usize::from(latchkey_protocol::keypad::DAILY_SLOT_WINDOW);
+    let mut codes = std::collections::HashSet::new();
+    for guest in 0..window {
+        let email = format!("guest{guest}@example.com");
+        let mut request = daily(PasscodeType::Daily, Contact::Email(&email), &[lobby], world.now());
+        request.should_notify = false;
+        let view = world.a.create_user_v2(&request).await.expect("within the lock's window");
+        codes.insert(access(&view, lobby).doorcode.code.clone().expect("a code"));
+    }
+    assert_eq!(codes.len(), window, "every guest got a different code");
+
+    let request =
+        daily(PasscodeType::Daily, Contact::Email("one-too-many@example.com"), &[lobby], world.now());
+    let error = world.a.create_user_v2(&request).await.expect_err("past the lock's window");
+    assert_eq!(error.status(), Some(409), "{error}");
+    assert!(error.to_string().contains("DAILY codes"), "{error}");
+    let single_use =
+        daily(PasscodeType::DailySingleUse, Contact::Email("single@example.com"), &[lobby], world.now());
+    world.a.create_user_v2(&single_use).await.expect("the other kind has its own window");
+}
