@@ -17,6 +17,7 @@ mod error;
 pub mod eventlog;
 pub mod framing;
 pub mod keypad;
+pub mod sync;
 pub mod unlock;
 
 pub use error::ProtocolError;
