@@ -18,6 +18,7 @@ pub mod eventlog;
 pub mod framing;
 pub mod keypad;
 pub mod sync;
+pub mod sync_session;
 pub mod unlock;
 
 pub use error::ProtocolError;
