@@ -3,7 +3,8 @@
 
 Re-derives, from each file's `inputs` only: public keys, the credential signature (verify), ECDH, HKDF, both
 AES-128-GCM messages of the full unlock, the device signature (verify), the resume MAC and keys, the resume
-result, and the framing packets. Run: python3 protocol/tests/vectors/check_vectors.py
+result, the framing packets, and the sync deltas and time token
+(sync.json: every entry, header, encoding, and the backend signatures, re-signed with RFC 6979). Run: python3 protocol/tests/vectors/check_vectors.py
 """
 import hashlib, hmac, json, os, sys
 from cryptography.hazmat.primitives import hashes
@@ -12,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import InvalidSignature
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -115,5 +117,101 @@ def check_framing():
         assert [p.hex() for p in pk] == o[f"packets_mtu_{mtu}"], mtu
     print("framing.json: packets match at MTU", i["mtus"])
 
-check_credential(); check_resume(); check_framing()
+def sign_rfc6979(key, msg):
+    """Deterministic ECDSA (RFC 6979) with low-S normalisation, as §2 prescribes: 64 bytes r || s."""
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    r, s = decode_dss_signature(key.sign(msg, ec.ECDSA(hashes.SHA256(), deterministic_signing=True)))
+    s = min(s, N - s)
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+def check_signed(backend, msg, sig):
+    verify(pub33(backend), msg, sig)
+    assert sign_rfc6979(backend, msg) == sig, "signature is not the RFC 6979 low-S one"
+
+def time_token(backend, lock_id, time):
+    msg = b"latchkey/time/v1" + lock_id + time.to_bytes(4, "big")
+    return msg, lock_id + time.to_bytes(4, "big") + sign_rfc6979(backend, msg)
+
+def sync_entry(i, backend, lock_id, e):
+    """One §23 entry, tag included, built from its inputs."""
+    t, be = e["type"], lambda n, k: n.to_bytes(k, "big", signed=n < 0)
+    if t == "AddAccess":
+        return b"\x01" + X(e["user_id"]) + be(e["not_before"], 4) + be(e["not_after"], 4)
+    if t == "RemoveAccess":
+        return b"\x02" + X(e["user_id"])
+    if t == "RevokeCredential":
+        return b"\x03" + X(e["credential_id"])
+    if t == "AddPermanentCode":  # §17: HMAC-SHA256(code_hash_key, label || lock_id || 7 ASCII digits)[:16]
+        hsh = hmac.new(X(i["code_hash_key"]), b"latchkey/permanent-code/v1" + lock_id + e["code"].encode(),
+                       hashlib.sha256).digest()[:16]
+        return b"\x04" + X(e["id"]) + hsh + be(e["not_before"], 4) + be(e["not_after"], 4)
+    if t == "RemovePermanentCode":
+        return b"\x05" + X(e["id"])
+    if t == "ZoneRule":  # §14: version 1 || count || (utc_start u32 || offset i32)*
+        tr = e["transitions"]
+        return b"\x06\x01" + bytes([len(tr)]) + b"".join(be(x["utc_start"], 4) + be(x["offset_seconds"], 4) for x in tr)
+    if t == "TimeToken":
+        return b"\x07" + time_token(backend, lock_id, e["time"])[1]
+    if t == "LogAck":
+        return b"\x08" + be(e["up_to_seq"], 8) + X(e["entry_mac"])
+    raise AssertionError(t)
+
+def parse_delta(b):
+    """Parses an encoded delta per §23 alone: header(30) || entries || signature(64)."""
+    version, kind, lock_id = b[0], b[1], b[2:18]
+    seq, count = int.from_bytes(b[18:26], "big"), int.from_bytes(b[26:30], "big")
+    assert version == 1 and kind in (0, 1)
+    fixed = {1: 24, 2: 16, 3: 16, 4: 40, 5: 16, 7: 84, 8: 24}
+    entries, at = [], 30
+    for _ in range(count):
+        tag = b[at]
+        n = 2 + 8 * b[at + 2] if tag == 6 else fixed[tag]
+        entries.append(b[at:at + 1 + n]); at += 1 + n
+    assert len(b) == at + 64, "trailing bytes"
+    return kind, lock_id, seq, entries, b[:at], b[at:]
+
+def check_sync():
+    v = load("sync.json"); i, o = v["inputs"], v["outputs"]
+    backend, lock_id = priv(i["backend_secret"]), X(i["lock_id"])
+    assert pub33(backend).hex() == o["backend_public"]
+    msg, tok = time_token(backend, lock_id, i["time_token"]["time"])
+    ot = o["time_token"]
+    assert msg.hex() == ot["signed_message"] and tok.hex() == ot["encoded"] and tok[20:].hex() == ot["signature"]
+    enc = X(ot["encoded"])  # a lock: lock_id(16) || time u32 || signature(64), verified with the public key only
+    verify(X(o["backend_public"]), b"latchkey/time/v1" + enc[:20], enc[20:])
+    try:
+        verify(X(o["backend_public"]), b"latchkey/time/v1" + enc[:19] + bytes([enc[19] ^ 1]), enc[20:])
+        raise AssertionError("an altered time must not verify")
+    except InvalidSignature:
+        pass
+    hashes = []
+    for name in ("incremental", "snapshot"):
+        d, od = i[name], o[name]
+        entries = [sync_entry(i, backend, lock_id, e) for e in d["entries"]]
+        hashes += [e[17:33].hex() for e in entries if e[0] == 4]
+        header = bytes([1, d["kind"]]) + lock_id + d["seq"].to_bytes(8, "big") + len(entries).to_bytes(4, "big")
+        body = header + b"".join(entries)
+        assert header.hex() == od["header"] and [e.hex() for e in entries] == od["entries"]
+        assert (b"latchkey/delta/v1" + body).hex() == od["signed_message"]
+        sig = X(od["signature"])
+        check_signed(backend, b"latchkey/delta/v1" + body, sig)
+        assert (body + sig).hex() == od["encoded"]
+        # Parse the published bytes back, as a lock would, and check what they say.
+        kind, lid, seq, parsed, pbody, psig = parse_delta(X(od["encoded"]))
+        assert (kind, lid, seq, pbody, psig) == (d["kind"], lock_id, d["seq"], body, sig)
+        assert [e.hex() for e in parsed] == od["entries"]
+        verify(pub33(backend), b"latchkey/delta/v1" + pbody, psig)
+        for e in parsed:
+            if e[0] == 1:
+                assert int.from_bytes(e[17:21], "big") <= int.from_bytes(e[21:25], "big")
+            if e[0] == 7:  # an embedded time token verifies on its own
+                assert e[1:17] == lock_id
+                verify(pub33(backend), b"latchkey/time/v1" + e[1:21], e[21:])
+        print(f"sync.json: {name} delta (seq {seq}, {len(parsed)} entries, tags "
+              f"{[e[0] for e in parsed]}) parses, encodes and its signature verifies")
+    check_signed(backend, msg, X(ot["signature"]))
+    assert hashes == o["permanent_code_hashes"]
+    print("sync.json: time token encodes and its signature verifies; signatures are RFC 6979 low-S")
+
+check_credential(); check_resume(); check_framing(); check_sync()
 print("all vectors verified independently")
