@@ -42,8 +42,9 @@ pub const MAX_DELTA_LEN: usize = 512 * 1024;
 pub const MAX_ACCESS: usize = 16_384;
 /// Most revoked credential ids a lock keeps; a delta that would exceed it is refused whole.
 pub const MAX_REVOKED: usize = 16_384;
-/// Smallest encoded entry (tag + 16 bytes): bounds `entry_count` against the input length.
-const MIN_ENTRY_LEN: usize = 17;
+/// Smallest encoded entry: a ZoneRule with one transition (tag + version + count + 8 bytes). Bounds
+/// `entry_count` against the input length.
+const MIN_ENTRY_LEN: usize = 11;
 
 const TAG_ADD_ACCESS: u8 = 0x01;
 const TAG_REMOVE_ACCESS: u8 = 0x02;

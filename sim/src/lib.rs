@@ -2,6 +2,8 @@
 //!
 //! - [`backend`]: the access backend — auth, the partner API of the spec, the manager API — on axum and
 //!   SQLite, faithful to the spec's fields, rules, status codes and notifications.
+//! - [`locks`]: virtual locks running the lock side of the protocol on persisted state.
+//! - [`link`]: the in-memory BLE link ([`link::MemoryTransport`]) joining a phone to a virtual lock.
 //! - [`server`]: running it on a socket ([`Simulator`] for tests and the demo, [`server::serve`] for
 //!   `latchkey sim serve`).
 //!
@@ -9,6 +11,8 @@
 //! `latchkey-protocol` (doorcode derivation, shared with the locks). Nothing here reaches a phone.
 
 pub mod backend;
+pub mod link;
+pub mod locks;
 pub mod server;
 
 pub use backend::state::BackendConfig;

@@ -271,3 +271,11 @@ fn ten_thousand_additions_are_compact_and_one_apply() {
     assert_eq!(a.users_added.len(), 10_000);
     assert_eq!(s.access_len(), 10_000);
 }
+
+#[test]
+fn a_delta_holding_only_a_fixed_offset_zone_rule_decodes() {
+    // The smallest entry: a one-transition ZoneRule (11 bytes), as a zone without DST (Tokyo) gives.
+    let only_zone = delta(1, vec![Entry::ZoneRule(ZoneRule::fixed(9 * 3600).expect("zone"))]);
+    let decoded = Delta::decode(&only_zone.encode()).expect("a valid delta");
+    assert_eq!(decoded, only_zone);
+}

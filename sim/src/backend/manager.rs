@@ -23,6 +23,7 @@ use super::directory::{self, GranterRef};
 use super::error::{AppError, AppResult};
 use super::extract::{JsonBody, PathIds};
 use super::grant::{self, GrantRequest};
+use super::lockside;
 use super::outbox;
 use super::state::{AppState, hash_secret, new_uuid, random_bytes};
 
@@ -180,6 +181,9 @@ async fn activate_door(
              WHERE uuid = ?5",
             params![serial, request.device_type.as_str(), ts(now), &random_bytes::<32>()[..], door],
         )?;
+        // The lock's identity and keys, and the virtual lock holding their private half, in this transaction.
+        let provisioned = lockside::provision(tx, &state.lock_keys, door, now)?;
+        crate::locks::install(tx, &provisioned, now).map_err(AppError::internal)?;
         Ok(())
     })?;
     Ok(Json(door_view(&state, door)?))
@@ -340,8 +344,10 @@ async fn invite_user(
                 should_notify: true,
             },
         )?;
-        Ok::<_, AppError>(directory::manager_user_view(tx, &outcome.user)?)
+        Ok::<_, AppError>((directory::manager_user_view(tx, &outcome.user)?, key.door_uuids))
     })?;
+    let (view, doors) = view;
+    state.push_to_connected_locks(doors.iter().map(String::as_str));
     Ok(Json(view))
 }
 

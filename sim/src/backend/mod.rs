@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod grant;
 pub mod idempotency;
+pub mod lockside;
 mod manager;
 pub mod outbox;
 mod pagination;

@@ -1,5 +1,5 @@
 //! [`AppState`]: what every handler shares — the database, the injected clock, the configuration and the
-//! token signing key.
+//! token signing key, the backend's lock-protocol key and the simulator's virtual locks.
 
 use std::sync::Arc;
 
@@ -9,6 +9,8 @@ use rand::RngCore;
 use rusqlite::OptionalExtension;
 
 use super::db::Db;
+use super::lockside::BackendKeys;
+use crate::locks::LockRegistry;
 
 /// Settings of the simulated backend.
 #[derive(Clone, Debug)]
@@ -45,6 +47,10 @@ pub struct AppState {
     pub config: Arc<BackendConfig>,
     /// The HS256 key tokens are signed with; kept in the database so a restart keeps tokens valid.
     pub signing_key: Arc<[u8; 32]>,
+    /// The P-256 key that signs credentials, deltas and time tokens; kept in the database too.
+    pub lock_keys: Arc<BackendKeys>,
+    /// The virtual locks of this simulator.
+    pub locks: LockRegistry,
 }
 
 impl AppState {
@@ -64,7 +70,25 @@ impl AppState {
             )?;
             Ok(key)
         })?;
-        Ok(AppState { db, clock, config: Arc::new(config), signing_key: Arc::new(signing_key) })
+        let lock_keys = db.write(|tx| BackendKeys::load_or_create(tx))?;
+        let locks = LockRegistry::new(db.clone(), clock.clone());
+        Ok(AppState {
+            db,
+            clock,
+            config: Arc::new(config),
+            signing_key: Arc::new(signing_key),
+            lock_keys: Arc::new(lock_keys),
+            locks,
+        })
+    }
+
+    /// After an access change at `doors`: their deltas are issued, and connected locks among them get them
+    /// at once. Failures are logged, never returned: the change itself is committed, and the next push or
+    /// phone sync carries it.
+    pub fn push_to_connected_locks<'a>(&self, doors: impl IntoIterator<Item = &'a str>) {
+        if let Err(error) = self.locks.push_to_connected(&self.lock_keys, doors) {
+            tracing::warn!(%error, "could not push deltas to connected locks");
+        }
     }
 
     /// The current instant by the injected clock.

@@ -12,6 +12,7 @@ mod doorcodes;
 mod errors;
 mod idempotency;
 mod isolation;
+mod locks;
 mod notifications;
 mod pagination;
 mod patch_revoke;

@@ -127,6 +127,53 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX idempotency_created ON idempotency(created_at);
     "#,
+    // 3: the backend's side of the lock protocol, and the simulator's virtual locks.
+    r#"
+    -- What the backend knows of each activated lock (the door secret stays in doors).
+    CREATE TABLE lock_provisioning (
+        door_uuid       TEXT PRIMARY KEY REFERENCES doors(uuid),
+        lock_public_key BLOB NOT NULL,
+        log_key         BLOB NOT NULL,
+        code_hash_key   BLOB NOT NULL,
+        provisioned_at  TEXT NOT NULL
+    );
+    -- Every signed delta issued to a lock, in sequence.
+    CREATE TABLE lock_deltas (
+        door_uuid  TEXT NOT NULL REFERENCES doors(uuid),
+        seq        INTEGER NOT NULL,
+        bytes      BLOB NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (door_uuid, seq)
+    );
+    -- What the issued deltas told a lock, item by item ('access:<user>', 'code:<id hex>', 'zone', 'ack'),
+    -- so the next delta carries only the difference.
+    CREATE TABLE lock_sent (
+        door_uuid TEXT NOT NULL REFERENCES doors(uuid),
+        item      TEXT NOT NULL,
+        value     BLOB NOT NULL,
+        PRIMARY KEY (door_uuid, item)
+    );
+    -- Log entries uploaded by phones, each stored once.
+    CREATE TABLE lock_log_entries (
+        door_uuid   TEXT NOT NULL REFERENCES doors(uuid),
+        seq         INTEGER NOT NULL,
+        entry       BLOB NOT NULL,
+        received_at TEXT NOT NULL,
+        UNIQUE (door_uuid, seq)
+    );
+    -- The last ingested entry of each lock (what the next LogAck acknowledges).
+    CREATE TABLE lock_log_heads (
+        door_uuid TEXT PRIMARY KEY REFERENCES doors(uuid),
+        last_seq  INTEGER NOT NULL,
+        last_mac  BLOB NOT NULL
+    );
+    -- The simulator's virtual locks: one row each, the whole private state in one blob.
+    CREATE TABLE virtual_locks (
+        door_uuid  TEXT PRIMARY KEY REFERENCES doors(uuid),
+        state      BLOB NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version a fully migrated database has.

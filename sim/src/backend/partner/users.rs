@@ -57,7 +57,7 @@ fn invite(
 ) -> AppResult<(GrantOutcome, Vec<DoorRecord>)> {
     let now = state.now();
     validation::validate_create_user(request, now)?;
-    state.db.write(|tx| {
+    let granted = state.db.write(|tx| {
         let doors = usable_doors(tx, &caller.partner_uuid, &request.door_uuids)?;
         let partner_name: String =
             tx.query_row("SELECT name FROM partners WHERE uuid = ?1", [&caller.partner_uuid], |row| {
@@ -79,8 +79,10 @@ fn invite(
             should_notify: request.should_notify,
         };
         let outcome = grant::grant(tx, now, &grant)?;
-        Ok((outcome, doors))
-    })
+        Ok::<_, AppError>((outcome, doors))
+    })?;
+    state.push_to_connected_locks(granted.1.iter().map(|door| door.view.uuid.as_str()));
+    Ok(granted)
 }
 
 /// The requested doors (duplicates dropped, order kept), or 400 naming every door the partner cannot use.
@@ -194,6 +196,7 @@ async fn patch_access(
         let (_, view) = partner_user(tx, &caller.partner_uuid, user)?;
         Ok(view)
     })?;
+    state.push_to_connected_locks([door]);
     Ok(Json(view))
 }
 
@@ -211,5 +214,7 @@ async fn revoke(State(state): State<AppState>, caller: PartnerCaller, ids: PathI
             )
             .optional()?;
         removed.map(|_| ()).ok_or_else(|| user_not_found(user))
-    })
+    })?;
+    state.push_to_connected_locks([door]);
+    Ok(())
 }

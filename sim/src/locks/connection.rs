@@ -1,0 +1,118 @@
+//! [`LockConnection`]: the lock's GATT-like service for one connection.
+//!
+//! `subscribe` returns the framed Hello; `write` takes one ATT packet, reassembles it (one
+//! `framing::Reassembler` per connection) and, on a whole message, dispatches it: an unlock request to
+//! the connection's `unlock::LockSession`, sync messages (0x10–0x12) to a `SyncReceiver` and then to the
+//! lock, a LogRequest (0x14) to the next sealed log batch. Replies come back as framed packets. Any framing
+//! or sync error closes the connection (later writes fail) and leaves the lock's state as saved.
+
+use std::sync::{Arc, Mutex};
+
+use latchkey_protocol::framing::{Fragmenter, Reassembler};
+use latchkey_protocol::sync_session::{
+    SyncReceiver, TYPE_DELTA_CHUNK, TYPE_LOG_REQUEST, TYPE_SYNC_BEGIN, TYPE_SYNC_END, decode_log_request,
+    message_type,
+};
+use latchkey_protocol::unlock::{LockSession, TYPE_FULL_REQUEST, TYPE_RESUME_REQUEST};
+
+use super::{LockError, VirtualLock, lock_guard};
+
+/// One connection to a virtual lock.
+#[derive(Debug)]
+pub struct LockConnection {
+    lock: Arc<Mutex<VirtualLock>>,
+    mtu: u16,
+    reassembler: Reassembler,
+    fragmenter: Fragmenter,
+    session: Option<LockSession>,
+    hello: Vec<u8>,
+    sync: SyncReceiver,
+    next_batch: u32,
+    closed: bool,
+}
+
+impl LockConnection {
+    /// A connection at ATT MTU `mtu` (23..=517).
+    pub fn new(lock: Arc<Mutex<VirtualLock>>, mtu: u16) -> Result<LockConnection, LockError> {
+        Ok(LockConnection {
+            lock,
+            mtu,
+            reassembler: Reassembler::new(mtu)?,
+            fragmenter: Fragmenter::new(mtu)?,
+            session: None,
+            hello: Vec::new(),
+            sync: SyncReceiver::new(),
+            next_batch: 1,
+            closed: false,
+        })
+    }
+
+    /// The ATT MTU.
+    pub fn mtu(&self) -> u16 {
+        self.mtu
+    }
+
+    /// The phone subscribes: the lock starts a session and notifies its Hello (framed).
+    pub fn subscribe(&mut self) -> Result<Vec<Vec<u8>>, LockError> {
+        if self.closed || self.session.is_some() {
+            return Err(LockError::Closed);
+        }
+        let session = lock_guard(&self.lock).start_session();
+        self.hello = session.hello().to_vec();
+        self.session = Some(session);
+        let hello = self.hello.clone();
+        Ok(self.fragmenter.fragment(&hello)?)
+    }
+
+    /// The phone writes one packet; returns the packets the lock notifies in answer (often none).
+    pub fn write(&mut self, packet: &[u8]) -> Result<Vec<Vec<u8>>, LockError> {
+        if self.closed {
+            return Err(LockError::Closed);
+        }
+        let message = match self.reassembler.push(packet) {
+            Ok(Some(message)) => message,
+            Ok(None) => return Ok(Vec::new()),
+            Err(error) => {
+                self.closed = true;
+                return Err(error.into());
+            }
+        };
+        match self.dispatch(&message) {
+            Ok(Some(reply)) => Ok(self.fragmenter.fragment(&reply)?),
+            Ok(None) => Ok(Vec::new()),
+            Err(error) => {
+                self.closed = true;
+                Err(error)
+            }
+        }
+    }
+
+    fn dispatch(&mut self, message: &[u8]) -> Result<Option<Vec<u8>>, LockError> {
+        let session = self.session.as_mut().ok_or(LockError::Closed)?;
+        match message_type(message) {
+            Some(TYPE_FULL_REQUEST | TYPE_RESUME_REQUEST) => {
+                let reply = lock_guard(&self.lock).handle_unlock(session, message);
+                if reply.finished {
+                    self.closed = true;
+                }
+                Ok(Some(reply.message))
+            }
+            Some(TYPE_SYNC_BEGIN | TYPE_DELTA_CHUNK | TYPE_SYNC_END) => match self.sync.handle(message)? {
+                Some(inbound) => Ok(Some(lock_guard(&self.lock).handle_sync(&inbound, &self.hello)?)),
+                None => Ok(None),
+            },
+            Some(TYPE_LOG_REQUEST) => {
+                let index = decode_log_request(message)?;
+                if index != self.next_batch {
+                    return Err(LockError::State(format!(
+                        "log batch {index} requested, {} expected",
+                        self.next_batch
+                    )));
+                }
+                self.next_batch += 1;
+                Ok(Some(lock_guard(&self.lock).log_batch_message(&self.hello, index)?))
+            }
+            other => Err(LockError::State(format!("unexpected message type {other:?}"))),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Virtual locks: simulated locks that run the lock side of `latchkey-protocol` on state persisted in the
+//! simulator's database.
+//!
+//! - [`VirtualLock`] (`lock`): one lock's state and decisions (unlock, keypad, sync, log, clock, battery).
+//! - [`LockConnection`] (`connection`): the GATT-like service of one connection (framing and dispatch).
+//! - [`LockRegistry`]: the locks of one simulator, loaded by door from the database on first use, shared
+//!   (`Arc<Mutex<..>>`) by connections and tests; [`LockRegistry::push_to_connected`] gives connected
+//!   locks (`isConnected: true`) their pending deltas straight from the backend.
+//!
+//! Locks are created by the backend's activation (`install`, in the activation's transaction). This
+//! module never decides access rules: it only runs what the protocol crate decides.
+
+mod connection;
+mod lock;
+pub mod state;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use latchkey::Clock;
+
+pub use connection::LockConnection;
+pub use lock::{VirtualLock, install};
+
+use crate::backend::db::Db;
+use crate::backend::lockside::{self, BackendKeys};
+
+/// Why a virtual lock operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// A protocol rule refused the input (framing, sync message order, sizes).
+    #[error("protocol: {0}")]
+    Protocol(#[from] latchkey_protocol::ProtocolError),
+    /// The connection is closed (after an error, a finished unlock, or a disconnect).
+    #[error("the connection to the lock is closed")]
+    Closed,
+    /// The database failed.
+    #[error("database: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// The backend's side failed.
+    #[error("backend: {0}")]
+    Backend(#[from] crate::backend::error::AppError),
+    /// Stored state is unreadable, or a message made no sense at this point.
+    #[error("{0}")]
+    State(String),
+}
+
+pub(crate) fn lock_guard(lock: &Mutex<VirtualLock>) -> MutexGuard<'_, VirtualLock> {
+    lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The loaded locks, by lock id.
+type LockCache = HashMap<[u8; 16], Arc<Mutex<VirtualLock>>>;
+
+/// The virtual locks of one simulator. Cheap to clone.
+#[derive(Clone)]
+pub struct LockRegistry {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    locks: Arc<Mutex<LockCache>>,
+}
+
+impl std::fmt::Debug for LockRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LockRegistry")
+    }
+}
+
+impl LockRegistry {
+    /// A registry over `db`, with locks whose clocks follow `clock`.
+    pub fn new(db: Db, clock: Arc<dyn Clock>) -> LockRegistry {
+        LockRegistry { db, clock, locks: Arc::new(Mutex::new(HashMap::new())) }
+    }
+
+    fn cache(&self) -> MutexGuard<'_, LockCache> {
+        self.locks.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The lock with id `lock_id` (the door uuid's bytes), loaded from the database on first use.
+    pub fn get(&self, lock_id: [u8; 16]) -> Result<Option<Arc<Mutex<VirtualLock>>>, LockError> {
+        let mut cache = self.cache();
+        if let Some(lock) = cache.get(&lock_id) {
+            return Ok(Some(lock.clone()));
+        }
+        let door = uuid::Uuid::from_bytes(lock_id).to_string();
+        let Some(lock) = VirtualLock::load(&self.db, self.clock.clone(), &door)? else {
+            return Ok(None);
+        };
+        let lock = Arc::new(Mutex::new(lock));
+        cache.insert(lock_id, lock.clone());
+        Ok(Some(lock))
+    }
+
+    /// The lock of door `door_uuid`.
+    pub fn by_door(&self, door_uuid: &str) -> Result<Option<Arc<Mutex<VirtualLock>>>, LockError> {
+        self.get(lockside::lock_id(door_uuid)?)
+    }
+
+    /// Runs `f` on the lock of `door_uuid` (tests and the demo: `enter_code`, `power_loss`, …).
+    pub fn with_lock<T>(
+        &self,
+        door_uuid: &str,
+        f: impl FnOnce(&mut VirtualLock) -> T,
+    ) -> Result<T, LockError> {
+        let lock = self
+            .by_door(door_uuid)?
+            .ok_or_else(|| LockError::State(format!("door {door_uuid} has no virtual lock")))?;
+        Ok(f(&mut lock_guard(&lock)))
+    }
+
+    /// Drops every lock from memory: the next use loads it from the database, as after a restart
+    /// (RAM such as the ticket table is lost).
+    pub fn reload_all(&self) {
+        self.cache().clear();
+    }
+
+    /// After an access change at the `changed` doors: issues the next delta of each provisioned one whose
+    /// desired state changed (so an offline lock learns it from the next phone that syncs there), and applies the pending
+    /// deltas of connected locks (`isConnected: true`) at once. Returns how many deltas connected locks
+    /// applied. Called by the partner and manager handlers after their transaction.
+    pub fn push_to_connected<'a>(
+        &self,
+        keys: &BackendKeys,
+        changed: impl IntoIterator<Item = &'a str>,
+    ) -> Result<usize, LockError> {
+        let changed: Vec<&str> = changed.into_iter().collect();
+        // Only the doors of the change, and only those with a provisioned lock.
+        let doors: Vec<(String, bool)> = self.db.read(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT d.uuid, d.is_connected FROM doors d
+                 JOIN lock_provisioning p ON p.door_uuid = d.uuid WHERE d.uuid = ?1",
+            )?;
+            let mut doors = Vec::with_capacity(changed.len());
+            for door in &changed {
+                doors.extend(
+                    statement
+                        .query_map([door], |row| Ok((row.get(0)?, row.get(1)?)))?
+                        .collect::<rusqlite::Result<Vec<_>>>()?,
+                );
+            }
+            Ok::<_, rusqlite::Error>(doors)
+        })?;
+        let mut applied = 0;
+        for (door, connected) in doors {
+            let now = self.clock.now();
+            let lock = if connected { self.by_door(&door)? } else { None };
+            let Some(lock) = lock else {
+                self.db.write(|tx| lockside::pending_deltas(tx, keys, &door, u64::MAX, now))?;
+                continue;
+            };
+            let after = lock_guard(&lock).last_applied_seq();
+            let deltas = self.db.write(|tx| lockside::pending_deltas(tx, keys, &door, after, now))?;
+            let mut lock = lock_guard(&lock);
+            for delta in deltas {
+                if lock.apply_delta(&delta) == latchkey_protocol::sync_session::DeltaOutcome::Applied {
+                    applied += 1;
+                }
+            }
+        }
+        Ok(applied)
+    }
+}
