@@ -5,12 +5,12 @@
 //! it moved ([`LinkStats`]), models how long that would take on air ([`LinkModel`]) and injects the faults
 //! tests ask for ([`Faults`]): a lock out of range, a disconnect after N packets, dropped notifications.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use latchkey::ble::{Link, LinkStats, Transport, TransportError};
+use latchkey::ble::{Advertisement, Link, LinkStats, Transport, TransportError};
 use latchkey_protocol::framing::{MAX_MTU, MIN_MTU};
 
 use crate::locks::{LockConnection, LockRegistry};
@@ -59,6 +59,7 @@ struct Controls {
     model: LinkModel,
     faults: Faults,
     out_of_range: HashSet<[u8; 16]>,
+    rssi: HashMap<[u8; 16], i16>,
     last_stats: LinkStats,
 }
 
@@ -104,14 +105,37 @@ impl MemoryTransport {
         }
     }
 
+    /// Sets how loud a lock is heard when scanning (default [`DEFAULT_RSSI`] dBm).
+    pub fn set_rssi(&self, lock_id: [u8; 16], rssi: i16) {
+        guard(&self.controls).rssi.insert(lock_id, rssi);
+    }
+
     /// The stats of the most recent link, as of its last call (also after it dropped).
     pub fn last_stats(&self) -> LinkStats {
         guard(&self.controls).last_stats
     }
 }
 
+/// How loud a lock is heard unless a test says otherwise.
+pub const DEFAULT_RSSI: i16 = -60;
+
 #[async_trait]
 impl Transport for MemoryTransport {
+    async fn scan(&self, _timeout: Duration) -> Result<Vec<Advertisement>, TransportError> {
+        let lock_ids = self.registry.lock_ids().map_err(|error| TransportError::Other(error.to_string()))?;
+        let controls = guard(&self.controls);
+        let mut heard: Vec<Advertisement> = lock_ids
+            .into_iter()
+            .filter(|lock_id| !controls.out_of_range.contains(lock_id))
+            .map(|lock_id| Advertisement {
+                lock_id,
+                rssi: controls.rssi.get(&lock_id).copied().unwrap_or(DEFAULT_RSSI),
+            })
+            .collect();
+        heard.sort_by_key(|advertisement| std::cmp::Reverse(advertisement.rssi));
+        Ok(heard)
+    }
+
     async fn connect(&self, lock_id: [u8; 16], _timeout: Duration) -> Result<Box<dyn Link>, TransportError> {
         let (model, faults, out_of_range) = {
             let mut controls = guard(&self.controls);

@@ -108,6 +108,10 @@ fn unlock_side(state: &mut LockState, message: &[u8]) -> Vec<Vec<u8>> {
 
 #[async_trait]
 impl Transport for FakeLock {
+    async fn scan(&self, _timeout: Duration) -> Result<Vec<super::Advertisement>, TransportError> {
+        Ok(vec![super::Advertisement { lock_id: LOCK_ID, rssi: -50 }])
+    }
+
     async fn connect(&self, lock_id: [u8; 16], timeout: Duration) -> Result<Box<dyn Link>, TransportError> {
         if self.fault == Fault::NeverConnects {
             std::future::pending::<()>().await;

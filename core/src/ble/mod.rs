@@ -25,5 +25,5 @@ pub use latchkey_protocol::unlock::{AbortReason, Command, Path, PhoneTicket, Tim
 pub use signer::{Signer, SignerAdapter, SignerError, SoftwareSigner};
 pub use sync::{MAX_LOG_BATCHES, SyncFlowError, SyncOutcome, sync};
 pub use timeouts::Timeouts;
-pub use transport::{Link, LinkStats, Transport, TransportError};
+pub use transport::{Advertisement, Link, LinkStats, Transport, TransportError};
 pub use unlock::{DenyReason, LockKeys, UnlockError, UnlockOutcome, UnlockRequest, unlock};

@@ -54,9 +54,21 @@ pub struct LinkStats {
     pub round_trips: u32,
 }
 
+/// One lock heard while scanning: which lock, and how loud.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Advertisement {
+    /// The lock's id (its door uuid bytes), from the advertisement.
+    pub lock_id: [u8; 16],
+    /// Received signal strength in dBm (closer is higher, such as -45 near, -90 far).
+    pub rssi: i16,
+}
+
 /// Finds and connects to locks.
 #[async_trait]
 pub trait Transport: Send + Sync {
+    /// Scans for Latchkey locks for up to `timeout`; returns each lock heard once, loudest first.
+    async fn scan(&self, timeout: Duration) -> Result<Vec<Advertisement>, TransportError>;
+
     /// Scans for the lock advertising `lock_id` and connects to it (services discovered).
     async fn connect(&self, lock_id: [u8; 16], timeout: Duration) -> Result<Box<dyn Link>, TransportError>;
 }

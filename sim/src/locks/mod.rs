@@ -91,6 +91,16 @@ impl LockRegistry {
         Ok(Some(lock))
     }
 
+    /// The ids of every virtual lock (activated door), in activation order.
+    pub fn lock_ids(&self) -> Result<Vec<[u8; 16]>, LockError> {
+        let doors: Vec<String> = self.db.read(|conn| {
+            let mut statement = conn.prepare_cached("SELECT door_uuid FROM virtual_locks ORDER BY rowid")?;
+            let rows = statement.query_map([], |row| row.get(0))?;
+            rows.collect::<rusqlite::Result<Vec<String>>>()
+        })?;
+        doors.iter().map(|door| Ok(lockside::lock_id(door)?)).collect()
+    }
+
     /// The lock of door `door_uuid`.
     pub fn by_door(&self, door_uuid: &str) -> Result<Option<Arc<Mutex<VirtualLock>>>, LockError> {
         self.get(lockside::lock_id(door_uuid)?)

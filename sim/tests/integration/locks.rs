@@ -657,3 +657,21 @@ async fn the_core_phone_flows_unlock_and_sync_over_the_memory_link() {
     let denied = ble::unlock(&rig.transport, request, &signer, &timeouts).await.expect_err("revoked");
     assert!(matches!(denied, UnlockError::Denied { reason: ble::DenyReason::Revoked, .. }), "{denied:?}");
 }
+
+#[tokio::test]
+async fn scanning_hears_activated_locks_in_range_loudest_first() {
+    let rig = Rig::start().await;
+    let activated: Vec<[u8; 16]> = rig.state.locks.lock_ids().expect("lock ids");
+    assert!(activated.len() >= 2, "the fixture activates at least two locks");
+    let (near, far) = (activated[0], activated[1]);
+    rig.transport.set_rssi(near, -40);
+    rig.transport.set_rssi(far, -85);
+    let heard = rig.transport.scan(WAIT).await.expect("scan");
+    assert_eq!(heard.len(), activated.len());
+    assert_eq!(heard[0].lock_id, near);
+    assert!(heard.windows(2).all(|pair| pair[0].rssi >= pair[1].rssi), "{heard:?}");
+
+    rig.transport.set_out_of_range(near, true);
+    let heard = rig.transport.scan(WAIT).await.expect("scan");
+    assert!(heard.iter().all(|advertisement| advertisement.lock_id != near));
+}
