@@ -4,6 +4,7 @@
 //!   fetched by client credentials.
 //! - [`AuthClient`]: the passwordless sign-in of users, giving a [`UserSession`].
 //! - [`ManagerClient`]: the customer's manager API with its static token.
+//! - [`UserClient`]: the user-scoped API (`/me`: devices, locks, sync data, logs, guests) with a user token.
 //! - [`TokenSource`]: the cached, refreshed bearer token behind a client.
 //! - [`ApiError`]: what went wrong, one variant per status family; [`RetryPolicy`]: how failures are retried.
 //!
@@ -38,6 +39,7 @@ mod testing;
 #[cfg(test)]
 mod tests;
 mod tokens;
+mod user;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +51,7 @@ pub use partner::{DoorsQuery, PartnerClient, WALK_PAGE_SIZE};
 pub use retry::RetryPolicy;
 pub use tokens::{REFRESH_MARGIN_SECS, TokenSource};
 pub use url::Url;
+pub use user::UserClient;
 
 use crate::time::{Clock, SystemClock};
 

@@ -11,6 +11,7 @@ mod doors;
 mod enums;
 mod errors;
 mod manager;
+pub mod me;
 mod users;
 pub mod validation;
 
@@ -19,6 +20,11 @@ pub use doors::*;
 pub use enums::*;
 pub use errors::*;
 pub use manager::*;
+pub use me::*;
+// `me::DeviceView` (a user's registered phone) shares its name with `doors::DeviceView` (a door's lock):
+// the lock keeps the short name here, the phone is `me::DeviceView` or `RegisteredDeviceView`.
+pub use doors::DeviceView;
+pub use me::DeviceView as RegisteredDeviceView;
 pub use users::*;
 pub use validation::ValidationError;
 

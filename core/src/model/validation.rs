@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use thiserror::Error;
 
-use super::{CreateUserRequest, PasscodeType, Role};
+use super::{CreateUserRequest, InviteGuestRequest, PasscodeType, Role};
 
 /// The most doors one invite may name.
 pub const MAX_DOORS_PER_REQUEST: usize = 100;
@@ -122,6 +122,29 @@ pub fn validate_create_user(req: &CreateUserRequest, now: DateTime<Utc>) -> Resu
         }
     }
     Ok(())
+}
+
+/// The invite a user's guest request amounts to: role NON_RESIDENT, never shareable, notified.
+pub fn guest_invite_as_create_user(req: &InviteGuestRequest) -> CreateUserRequest {
+    CreateUserRequest {
+        first_name: req.first_name.clone(),
+        last_name: req.last_name.clone(),
+        email: req.email.clone().filter(|text| !text.trim().is_empty()),
+        phone: req.phone.clone().filter(|text| !text.trim().is_empty()),
+        start_time: req.start_time,
+        end_time: req.end_time,
+        door_uuids: req.door_uuids.clone(),
+        shareable: false,
+        passcode_type: req.passcode_type,
+        role: Role::NonResident,
+        should_notify: true,
+    }
+}
+
+/// Checks a user's guest invite with the rules of a partner invite ([`validate_create_user`]) for role
+/// NON_RESIDENT and `shareable: false`.
+pub fn validate_guest_invite(req: &InviteGuestRequest, now: DateTime<Utc>) -> Result<(), ValidationError> {
+    validate_create_user(&guest_invite_as_create_user(req), now)
 }
 
 /// An optional text field's value, with blanks counting as absent.
@@ -268,6 +291,32 @@ mod tests {
     }
 
     const NOW: &str = "2026-11-22T09:00:00Z";
+
+    #[test]
+    fn a_guest_invite_follows_the_invite_rules_as_a_non_resident() {
+        let now = at("2026-06-10T16:00:00Z");
+        let mut guest = crate::model::InviteGuestRequest {
+            first_name: "Gus".into(),
+            last_name: "Guest".into(),
+            email: Some("gus@example.com".into()),
+            phone: None,
+            start_time: now,
+            end_time: None,
+            door_uuids: vec!["d".into()],
+            passcode_type: PasscodeType::Permanent,
+        };
+        assert_eq!(validate_guest_invite(&guest, now), Ok(()));
+        let as_invite = guest_invite_as_create_user(&guest);
+        assert_eq!((as_invite.role, as_invite.shareable), (Role::NonResident, false));
+        guest.passcode_type = PasscodeType::Daily;
+        guest.phone = Some("+14155550123".into());
+        assert_eq!(
+            validate_guest_invite(&guest, now),
+            Err(ValidationError::DailyNeedsOneContact(PasscodeType::Daily))
+        );
+        guest.door_uuids.clear();
+        assert_eq!(validate_guest_invite(&guest, now), Err(ValidationError::NoDoors));
+    }
 
     #[test]
     fn permanent_needs_an_email() {

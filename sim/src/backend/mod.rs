@@ -1,5 +1,5 @@
-//! The simulated access backend: one axum app serving auth, the partner API of the spec and the manager
-//! API, over one SQLite database.
+//! The simulated access backend: one axum app serving auth, the partner API of the spec, the user-scoped
+//! API (`/access/sdk/v1/me`) and the manager API, over one SQLite database.
 //!
 //! [`app`] builds the router without a socket, so tests can drive it directly; `crate::server` binds it.
 
@@ -13,6 +13,7 @@ pub mod grant;
 pub mod idempotency;
 pub mod lockside;
 mod manager;
+mod me;
 pub mod outbox;
 mod pagination;
 mod partner;
@@ -41,6 +42,7 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::oauth::router())
         .merge(partner::router())
         .merge(manager::router())
+        .merge(me::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))

@@ -13,6 +13,7 @@ mod errors;
 mod idempotency;
 mod isolation;
 mod locks;
+mod me;
 mod notifications;
 mod pagination;
 mod patch_revoke;

@@ -174,6 +174,18 @@ const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL
     );
     "#,
+    // 4: the user-scoped API: the device keys users register for their phones.
+    r#"
+    CREATE TABLE devices (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        uuid          TEXT NOT NULL UNIQUE,
+        user_uuid     TEXT NOT NULL REFERENCES users(uuid),
+        public_key    TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        registered_at TEXT NOT NULL,
+        UNIQUE (user_uuid, public_key)
+    );
+    "#,
 ];
 
 /// The schema version a fully migrated database has.
