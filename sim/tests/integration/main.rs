@@ -8,6 +8,7 @@ mod proxy;
 mod support;
 
 mod daily_day;
+mod door_client;
 mod doorcodes;
 mod errors;
 mod idempotency;

@@ -1,0 +1,179 @@
+//! The sync of one lock (explicit and passive), written so a process killed at any step resumes cleanly:
+//! fetched deltas are stored before BLE; the lock's report and sealed logs are stored (one transaction)
+//! before any upload; an upload leaves the outbox only once the backend answered.
+
+use latchkey_protocol::sync::{Delta, TIME_TOKEN_LEN};
+use latchkey_protocol::sync_session::MAX_DELTAS_PER_SYNC;
+
+use super::{ClientError, Inner};
+use crate::ble::{self, DeltaOutcome, SyncFlowError, Timeouts};
+use crate::model::{LogBatchUpload, UploadLogsRequest};
+
+/// What one [`super::DoorClient::sync`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncSummary {
+    /// Whether fresh sync data came from the backend (false: offline, the cached deltas were carried).
+    pub fetched: bool,
+    /// Deltas carried to the lock.
+    pub deltas_carried: usize,
+    /// Of those, applied now.
+    pub deltas_applied: usize,
+    /// Of those, already applied before (a repeat after a crash, or another phone was first).
+    pub deltas_already_applied: usize,
+    /// Of those, refused by the lock (they are fetched again next time).
+    pub deltas_refused: usize,
+    /// The lock's last applied seq after the sync.
+    pub last_applied_seq: u64,
+    /// The lock's battery.
+    pub battery_percent: u8,
+    /// Sealed log batches read from the lock.
+    pub log_batches_read: usize,
+    /// Log uploads the backend acknowledged during this sync (this one and any left from before).
+    pub log_uploads_acknowledged: usize,
+    /// Log uploads still queued (the backend could not be reached): the next sync or fetch sends them.
+    pub log_uploads_pending: usize,
+    /// The lock holds more logs than one sync fetches: sync again.
+    pub more_logs_on_lock: bool,
+}
+
+impl Inner {
+    /// Fetches the deltas after what the phone already has for this lock and stores them; returns the time
+    /// token.
+    pub(super) async fn fetch_sync_data(
+        &self,
+        door_uuid: &str,
+    ) -> Result<Option<[u8; TIME_TOKEN_LEN]>, ClientError> {
+        let applied = self.store.last_applied_seq(door_uuid)?;
+        let data = self.api.sync_data(door_uuid, applied).await?;
+        let deltas: Vec<(u64, Vec<u8>)> = data
+            .deltas
+            .iter()
+            .filter_map(|text| {
+                let bytes = hex::decode(text).ok()?;
+                let seq = Delta::decode(&bytes).ok()?.seq;
+                Some((seq, bytes))
+            })
+            .collect();
+        self.check()?;
+        self.store.add_pending_deltas(door_uuid, &deltas)?;
+        Ok(data.time_token.as_deref().and_then(|text| hex::decode(text).ok()?.try_into().ok()))
+    }
+
+    /// One sync; the caller holds `syncing`. `explicit`: fetch from the backend first and use the full
+    /// timeouts; passive syncs carry only what is cached.
+    pub(super) async fn sync_locked(
+        &self,
+        lock_id: &str,
+        explicit: bool,
+    ) -> Result<SyncSummary, ClientError> {
+        let (cached, _) = self.cached_view(lock_id)?;
+        let mut summary = SyncSummary::default();
+        let mut time_token = None;
+        if explicit {
+            match self.fetch_sync_data(lock_id).await {
+                Ok(token) => {
+                    summary.fetched = true;
+                    time_token = token;
+                }
+                Err(ClientError::Network(error)) => {
+                    tracing::info!(%error, "sync data not fetched; carrying the cached deltas")
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        let pending = self.store.pending_deltas(lock_id, MAX_DELTAS_PER_SYNC)?;
+        summary.deltas_carried = pending.len();
+        let deltas = pending.into_iter().map(|(_, delta)| delta).collect();
+        let timeouts = if explicit { self.timeouts } else { passive_timeouts(&self.timeouts) };
+        let outcome = ble::sync(self.transport.as_ref(), cached.lock_id, deltas, time_token, &timeouts)
+            .await
+            .map_err(|error| match error {
+                SyncFlowError::Transport(error) => ClientError::Bluetooth(error),
+                other => ClientError::Lock(other.to_string()),
+            })?;
+        let report = &outcome.report;
+        let mut refused = Vec::new();
+        for (seq, result) in &report.outcomes {
+            match result {
+                DeltaOutcome::Applied => summary.deltas_applied += 1,
+                DeltaOutcome::AlreadyApplied => summary.deltas_already_applied += 1,
+                DeltaOutcome::Refused(_) => {
+                    summary.deltas_refused += 1;
+                    refused.push(*seq);
+                }
+            }
+        }
+        summary.last_applied_seq = report.last_applied_seq;
+        summary.battery_percent = report.battery_percent;
+        summary.log_batches_read = outcome.log_batches.len();
+        summary.more_logs_on_lock = outcome.logs_remaining;
+        self.check()?;
+        self.store.record_sync(
+            lock_id,
+            report.last_applied_seq,
+            report.battery_percent,
+            &refused,
+            &outcome.hello,
+            &outcome.log_batches,
+            self.clock.now(),
+        )?;
+        let (acknowledged, left) = self.upload_pending_logs(Some(lock_id)).await;
+        summary.log_uploads_acknowledged = acknowledged;
+        summary.log_uploads_pending = left;
+        Ok(summary)
+    }
+
+    /// The short sync after an unlock: skipped when another sync runs; its failures are only logged.
+    pub(super) async fn passive_sync(&self, lock_id: &str) {
+        let Ok(_guard) = self.syncing.try_lock() else {
+            return;
+        };
+        if let Err(error) = self.sync_locked(lock_id, false).await {
+            tracing::info!(%error, "the passive sync after the unlock failed; the next sync retries");
+        }
+    }
+
+    /// Uploads queued logs (of one door, or all), oldest first, stopping at the first failure. Returns how
+    /// many were acknowledged and how many are left.
+    pub(super) async fn upload_pending_logs(&self, door_uuid: Option<&str>) -> (usize, usize) {
+        let Ok(pending) = self.store.pending_logs(door_uuid) else {
+            return (0, 0);
+        };
+        let total = pending.len();
+        let mut acknowledged = 0;
+        for upload in pending {
+            let request = UploadLogsRequest {
+                hello: hex::encode(&upload.hello),
+                batches: upload
+                    .batches
+                    .iter()
+                    .map(|(index, sealed)| LogBatchUpload { index: *index, sealed: hex::encode(sealed) })
+                    .collect(),
+                last_applied_seq: Some(upload.last_applied_seq),
+                battery_percent: Some(upload.battery_percent),
+            };
+            match self.api.upload_logs(&upload.door_uuid, &request).await {
+                Ok(_) => {
+                    if self.store.ack_logs(upload.id).is_err() {
+                        break;
+                    }
+                    acknowledged += 1;
+                }
+                Err(error) => {
+                    tracing::info!(%error, "log upload failed; it stays queued");
+                    break;
+                }
+            }
+        }
+        (acknowledged, total - acknowledged)
+    }
+}
+
+/// A passive sync waits less: it must not hold the user up.
+fn passive_timeouts(timeouts: &Timeouts) -> Timeouts {
+    Timeouts {
+        connect: timeouts.connect.min(std::time::Duration::from_secs(3)),
+        per_message: timeouts.per_message,
+        exchange: timeouts.exchange.min(std::time::Duration::from_secs(8)),
+    }
+}

@@ -1,0 +1,516 @@
+//! The phone's offline-first store (SQLite through rusqlite, bundled): cached locks and credentials,
+//! resumption tickets, and the sync outbox — deltas fetched but not yet applied by their lock, and sealed
+//! log batches read from a lock but not yet stored by the backend.
+//!
+//! One connection behind a mutex, WAL journal, and two doors in: [`Store::read`] and [`Store::write`]
+//! (a transaction that commits only when its closure returns `Ok`). The typed operations below are what
+//! [`crate::client::DoorClient`] uses; each is one transaction, so a process killed at any point leaves
+//! the state before or after it, never half of it.
+//!
+//! Secrets: credentials are bearer-less (they only work with this device's key, which stays in the
+//! [`crate::ble::Signer`]), but resumption-ticket secrets are shared keys. On phones, put the store file in
+//! keystore-protected storage (Android: app-private storage encrypted under a Keystore key; iOS: a file
+//! with `NSFileProtectionComplete`). Nothing here logs stored values, and [`StoredTicket`]'s `Debug` hides
+//! the secret.
+
+mod schema;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use latchkey_protocol::unlock::{PhoneTicket, ResumptionSecret};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+pub use schema::VERSION;
+
+/// Why the store failed. Carries SQLite's words, never stored values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the local store failed: {0} (check free space and file permissions; `clear()` resets it)")]
+pub struct StoreError(pub String);
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        StoreError(error.to_string())
+    }
+}
+
+/// Meta keys.
+const DEVICE_UUID: &str = "device_uuid";
+const DEVICE_PUBLIC_KEY: &str = "device_public_key";
+const USER_ID: &str = "user_id";
+
+/// The device registration the backend confirmed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    /// The backend's id of this device.
+    pub device_uuid: String,
+    /// The registered public key, 33-byte compressed SEC1 as lowercase hex.
+    pub public_key_hex: String,
+}
+
+/// One cached lock: the backend's `LockView` as JSON, keyed by door.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedLock {
+    /// The door's uuid.
+    pub door_uuid: String,
+    /// The id the lock advertises.
+    pub lock_id: [u8; 16],
+    /// The backend's view of the lock, as JSON.
+    pub view_json: String,
+}
+
+/// A cached credential.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredCredential {
+    /// The credential bytes.
+    pub credential: Vec<u8>,
+    /// When it expires (RFC 3339), if the backend said.
+    pub expires_at: Option<String>,
+}
+
+impl std::fmt::Debug for StoredCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredCredential")
+            .field("len", &self.credential.len())
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A sealed log upload waiting for the backend: the `Hello` of the connection and its batches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingLogs {
+    /// The outbox row.
+    pub id: i64,
+    /// The door.
+    pub door_uuid: String,
+    /// The lock's `Hello` of the connection the batches were read on.
+    pub hello: Vec<u8>,
+    /// `(index, sealed batch)` in order.
+    pub batches: Vec<(u32, Vec<u8>)>,
+    /// The lock's last applied seq in that sync's report.
+    pub last_applied_seq: u64,
+    /// The lock's battery in that report.
+    pub battery_percent: u8,
+}
+
+/// The phone's store. Cheap to clone; clones share the one connection.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+fn ts(instant: DateTime<Utc>) -> String {
+    instant.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn seq_i64(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+fn get_u64(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<u64> {
+    let value: i64 = row.get(index)?;
+    Ok(u64::try_from(value).unwrap_or(0))
+}
+
+fn blob<const N: usize>(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<[u8; N]> {
+    let bytes: Vec<u8> = row.get(index)?;
+    bytes.try_into().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Blob,
+            format!("expected {N} bytes").into(),
+        )
+    })
+}
+
+impl Store {
+    /// Opens (creating if needed) the store file at `path`, in WAL mode, and migrates it.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError(format!("creating {parent:?}: {e}")))?;
+        }
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a commit survives power loss, not just a killed process.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        Store::init(conn)
+    }
+
+    /// A throwaway in-memory store (tests, or an app that wants no persistence).
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Store::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Store, StoreError> {
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrate(&mut conn)?;
+        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on the connection for reads.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        f(&self.lock())
+    }
+
+    /// Runs `f` inside a transaction that commits only if `f` returns `Ok`.
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Deletes everything (sign-out).
+    pub fn clear(&self) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute_batch(
+                "DELETE FROM meta; DELETE FROM locks; DELETE FROM credentials; DELETE FROM tickets;
+                 DELETE FROM lock_state; DELETE FROM pending_deltas; DELETE FROM log_batches;
+                 DELETE FROM log_uploads;",
+            )?;
+            Ok(())
+        })
+    }
+
+    // ---- meta ----
+
+    /// The confirmed device registration, if any.
+    pub fn registration(&self) -> Result<Option<Registration>, StoreError> {
+        self.read(|conn| {
+            let uuid = meta_get(conn, DEVICE_UUID)?;
+            let key = meta_get(conn, DEVICE_PUBLIC_KEY)?;
+            Ok(uuid
+                .zip(key)
+                .map(|(device_uuid, public_key_hex)| Registration { device_uuid, public_key_hex }))
+        })
+    }
+
+    /// Records the device registration.
+    pub fn set_registration(&self, registration: &Registration) -> Result<(), StoreError> {
+        self.write(|tx| {
+            meta_set(tx, DEVICE_UUID, &registration.device_uuid)?;
+            meta_set(tx, DEVICE_PUBLIC_KEY, &registration.public_key_hex)
+        })
+    }
+
+    /// The signed-in user's id, if recorded.
+    pub fn user_id(&self) -> Result<Option<String>, StoreError> {
+        self.read(|conn| meta_get(conn, USER_ID))
+    }
+
+    /// Records the signed-in user's id.
+    pub fn set_user_id(&self, user_id: &str) -> Result<(), StoreError> {
+        self.write(|tx| meta_set(tx, USER_ID, user_id))
+    }
+
+    // ---- locks and credentials ----
+
+    /// Replaces the lock cache with a fresh list and its credentials, in one transaction. Credentials and
+    /// tickets of doors no longer listed are dropped; the sync outbox is kept (nothing lost).
+    pub fn replace_locks(
+        &self,
+        locks: &[(CachedLock, Option<StoredCredential>)],
+        fetched_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM locks", [])?;
+            let at = ts(fetched_at);
+            for (position, (lock, credential)) in locks.iter().enumerate() {
+                tx.execute(
+                    "INSERT OR REPLACE INTO locks (door_uuid, lock_id, position, view_json, fetched_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![lock.door_uuid, lock.lock_id.as_slice(), position as i64, lock.view_json, at],
+                )?;
+                match credential {
+                    Some(c) => tx.execute(
+                        "INSERT OR REPLACE INTO credentials (door_uuid, credential, expires_at)
+                         VALUES (?1, ?2, ?3)",
+                        params![lock.door_uuid, c.credential, c.expires_at],
+                    )?,
+                    None => tx.execute("DELETE FROM credentials WHERE door_uuid = ?1", [&lock.door_uuid])?,
+                };
+            }
+            for table in ["credentials", "tickets"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE door_uuid NOT IN (SELECT door_uuid FROM locks)"),
+                    [],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The cached locks in the backend's order, and when they were fetched.
+    pub fn cached_locks(&self) -> Result<(Vec<CachedLock>, Option<DateTime<Utc>>), StoreError> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare("SELECT door_uuid, lock_id, view_json, fetched_at FROM locks ORDER BY position")?;
+            let mut fetched_at = None;
+            let rows = statement.query_map([], |row| {
+                Ok((
+                    CachedLock {
+                        door_uuid: row.get(0)?,
+                        lock_id: blob::<16>(row, 1)?,
+                        view_json: row.get(2)?,
+                    },
+                    row.get::<_, String>(3)?,
+                ))
+            })?;
+            let mut locks = Vec::new();
+            for row in rows {
+                let (lock, at) = row?;
+                fetched_at = DateTime::parse_from_rfc3339(&at).ok().map(|t| t.to_utc());
+                locks.push(lock);
+            }
+            Ok((locks, fetched_at))
+        })
+    }
+
+    /// The cached credential of a door.
+    pub fn credential(&self, door_uuid: &str) -> Result<Option<StoredCredential>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT credential, expires_at FROM credentials WHERE door_uuid = ?1",
+                    [door_uuid],
+                    |row| Ok(StoredCredential { credential: row.get(0)?, expires_at: row.get(1)? }),
+                )
+                .optional()?)
+        })
+    }
+
+    /// The doors that have a cached credential.
+    pub fn doors_with_credentials(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn.prepare("SELECT door_uuid FROM credentials")?;
+            let doors = statement.query_map([], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
+            Ok(doors)
+        })
+    }
+
+    // ---- tickets ----
+
+    /// Takes (reads and deletes, in one transaction) the resumption ticket of a door: a ticket is spent by
+    /// the attempt that carries it, whatever happens.
+    pub fn take_ticket(&self, door_uuid: &str) -> Result<Option<PhoneTicket>, StoreError> {
+        self.write(|tx| {
+            let ticket = tx
+                .query_row(
+                    "SELECT lock_id, ticket_id, expires_at, secret FROM tickets WHERE door_uuid = ?1",
+                    [door_uuid],
+                    |row| {
+                        Ok(PhoneTicket {
+                            lock_id: blob::<16>(row, 0)?,
+                            ticket_id: blob::<16>(row, 1)?,
+                            expires_at: row.get(2)?,
+                            secret: ResumptionSecret::from_bytes(blob::<32>(row, 3)?),
+                        })
+                    },
+                )
+                .optional()?;
+            tx.execute("DELETE FROM tickets WHERE door_uuid = ?1", [door_uuid])?;
+            Ok(ticket)
+        })
+    }
+
+    /// Stores the ticket for the next visit to a door (replacing any).
+    pub fn put_ticket(&self, door_uuid: &str, ticket: &PhoneTicket) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO tickets (door_uuid, lock_id, ticket_id, expires_at, secret)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    door_uuid,
+                    ticket.lock_id.as_slice(),
+                    ticket.ticket_id.as_slice(),
+                    ticket.expires_at,
+                    ticket.secret.as_bytes().as_slice()
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    // ---- sync outbox ----
+
+    /// The lock's last applied delta seq as the phone last learned it (0 if never synced).
+    pub fn last_applied_seq(&self, door_uuid: &str) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT last_applied_seq FROM lock_state WHERE door_uuid = ?1",
+                    [door_uuid],
+                    |row| get_u64(row, 0),
+                )
+                .optional()?
+                .unwrap_or(0))
+        })
+    }
+
+    /// Stores deltas fetched from the backend (`(seq, bytes)`); a seq already stored is replaced, one the
+    /// lock already applied (by the phone's knowledge) is skipped.
+    pub fn add_pending_deltas(&self, door_uuid: &str, deltas: &[(u64, Vec<u8>)]) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let applied = last_applied_in(tx, door_uuid)?;
+            for (seq, delta) in deltas {
+                if *seq > applied {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO pending_deltas (door_uuid, seq, delta) VALUES (?1, ?2, ?3)",
+                        params![door_uuid, seq_i64(*seq), delta],
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Up to `limit` pending deltas of a door, lowest seq first.
+    pub fn pending_deltas(&self, door_uuid: &str, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT seq, delta FROM pending_deltas WHERE door_uuid = ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = statement
+                .query_map(params![door_uuid, limit as i64], |row| Ok((get_u64(row, 0)?, row.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// How many deltas wait for a door.
+    pub fn pending_delta_count(&self, door_uuid: &str) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            Ok(conn.query_row(
+                "SELECT COUNT(*) FROM pending_deltas WHERE door_uuid = ?1",
+                [door_uuid],
+                |row| get_u64(row, 0),
+            )?)
+        })
+    }
+
+    /// Records what one BLE sync brought back, in one transaction: the lock's state (deltas up to
+    /// `last_applied_seq` leave the outbox, as do `refused` ones: they are fetched again from the backend
+    /// after the lock's seq) and its sealed log batches, queued for upload. Returns the upload's id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_sync(
+        &self,
+        door_uuid: &str,
+        last_applied_seq: u64,
+        battery_percent: u8,
+        refused: &[u64],
+        hello: &[u8],
+        batches: &[(u32, Vec<u8>)],
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        self.write(|tx| {
+            let at = ts(now);
+            tx.execute(
+                "INSERT INTO lock_state (door_uuid, last_applied_seq, battery_percent, synced_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (door_uuid) DO UPDATE SET last_applied_seq = ?2, battery_percent = ?3, synced_at = ?4",
+                params![door_uuid, seq_i64(last_applied_seq), battery_percent, at],
+            )?;
+            tx.execute(
+                "DELETE FROM pending_deltas WHERE door_uuid = ?1 AND seq <= ?2",
+                params![door_uuid, seq_i64(last_applied_seq)],
+            )?;
+            for seq in refused {
+                tx.execute(
+                    "DELETE FROM pending_deltas WHERE door_uuid = ?1 AND seq = ?2",
+                    params![door_uuid, seq_i64(*seq)],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO log_uploads (door_uuid, hello, last_applied_seq, battery_percent, read_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![door_uuid, hello, seq_i64(last_applied_seq), battery_percent, at],
+            )?;
+            let id = tx.last_insert_rowid();
+            for (index, sealed) in batches {
+                tx.execute(
+                    "INSERT INTO log_batches (upload_id, idx, sealed) VALUES (?1, ?2, ?3)",
+                    params![id, index, sealed],
+                )?;
+            }
+            Ok(id)
+        })
+    }
+
+    /// The log uploads waiting for the backend (of one door, or all), oldest first.
+    pub fn pending_logs(&self, door_uuid: Option<&str>) -> Result<Vec<PendingLogs>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT id, door_uuid, hello, last_applied_seq, battery_percent FROM log_uploads
+                 WHERE ?1 IS NULL OR door_uuid = ?1 ORDER BY id",
+            )?;
+            let mut uploads = statement
+                .query_map([door_uuid], |row| {
+                    Ok(PendingLogs {
+                        id: row.get(0)?,
+                        door_uuid: row.get(1)?,
+                        hello: row.get(2)?,
+                        batches: Vec::new(),
+                        last_applied_seq: get_u64(row, 3)?,
+                        battery_percent: row.get(4)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut batches =
+                conn.prepare("SELECT idx, sealed FROM log_batches WHERE upload_id = ?1 ORDER BY idx")?;
+            for upload in &mut uploads {
+                upload.batches = batches
+                    .query_map([upload.id], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect::<Result<Vec<_>, _>>()?;
+            }
+            Ok(uploads)
+        })
+    }
+
+    /// Drops an upload the backend acknowledged as stored.
+    pub fn ack_logs(&self, id: i64) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM log_uploads WHERE id = ?1", [id])?;
+            Ok(())
+        })
+    }
+}
+
+fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?)
+}
+
+fn meta_set(tx: &Transaction<'_>, key: &str, value: &str) -> Result<(), StoreError> {
+    tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", params![key, value])?;
+    Ok(())
+}
+
+fn last_applied_in(conn: &Connection, door_uuid: &str) -> Result<u64, StoreError> {
+    Ok(conn
+        .query_row("SELECT last_applied_seq FROM lock_state WHERE door_uuid = ?1", [door_uuid], |row| {
+            get_u64(row, 0)
+        })
+        .optional()?
+        .unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests;
