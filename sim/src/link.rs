@@ -270,11 +270,16 @@ impl Link for MemoryLink {
         }
     }
 
-    async fn receive(&mut self, _timeout: Duration) -> Result<Vec<u8>, TransportError> {
+    async fn receive(&mut self, timeout: Duration) -> Result<Vec<u8>, TransportError> {
         match self.inbox.pop_front() {
             Some(packet) => Ok(packet),
             None if !self.connected => Err(TransportError::ConnectionLost),
-            None => Err(TransportError::Timeout { what: "notification" }),
+            None => {
+                // Nothing will arrive (the lock said all it had to say, or notifications are dropped):
+                // like a radio, wait out the timeout before saying so.
+                tokio::time::sleep(timeout).await;
+                Err(TransportError::Timeout { what: "notification" })
+            }
         }
     }
 

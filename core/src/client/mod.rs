@@ -137,6 +137,10 @@ pub(crate) struct Inner {
     device_uuid: String,
     events: broadcast::Sender<UnlockEvent>,
     unlocking: Mutex<()>,
+    /// Whether the unlock holding `unlocking` was started by proximity unlock (an explicit one preempts it).
+    proximity_holds_unlock: AtomicBool,
+    /// Wakes a running proximity unlock so it gives way to an explicit one.
+    preempt_proximity: tokio::sync::Notify,
     syncing: Mutex<()>,
     cleared: AtomicBool,
     proximity: StdMutex<Option<tokio::task::JoinHandle<()>>>,
@@ -182,6 +186,8 @@ impl DoorClient {
             device_uuid,
             events,
             unlocking: Mutex::new(()),
+            proximity_holds_unlock: AtomicBool::new(false),
+            preempt_proximity: tokio::sync::Notify::new(),
             syncing: Mutex::new(()),
             cleared: AtomicBool::new(false),
             proximity: StdMutex::new(None),
@@ -238,7 +244,7 @@ impl DoorClient {
     /// lock's logs up (uploading only if the network works); it never fails the unlock, and this call
     /// returns after it.
     pub async fn unlock(&self, lock_id: &str) -> Result<(), ClientError> {
-        self.inner.unlock(lock_id).await
+        self.inner.unlock(lock_id, UnlockOrigin::Explicit).await
     }
 
     /// Syncs one lock: fetches pending deltas after the lock's last known seq (offline: carries what is
@@ -320,6 +326,24 @@ impl DoorClient {
 }
 
 /// Emits `Canceled` if an unlock is dropped before it reported its end.
+/// Who asked for an unlock: the user, or proximity unlock (which gives way to the user).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UnlockOrigin {
+    /// `DoorClient::unlock`.
+    Explicit,
+    /// The proximity task.
+    Proximity,
+}
+
+/// Clears `proximity_holds_unlock` when the unlock it marks ends, however it ends.
+struct ProximityMark<'a>(&'a AtomicBool);
+
+impl Drop for ProximityMark<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
 struct EndGuard<'a> {
     events: &'a broadcast::Sender<UnlockEvent>,
     lock_id: &'a str,
@@ -413,9 +437,26 @@ impl Inner {
         self.cached_locks()
     }
 
-    async fn unlock(&self, lock_id: &str) -> Result<(), ClientError> {
+    async fn unlock(&self, lock_id: &str, origin: UnlockOrigin) -> Result<(), ClientError> {
         self.check()?;
-        let guard = self.unlocking.try_lock().map_err(|_| ClientError::UnlockInProgress)?;
+        let guard = match self.unlocking.try_lock() {
+            Ok(guard) => guard,
+            // An explicit unlock wins over proximity: the proximity attempt is canceled (its `Canceled`
+            // event is sent) and this one takes its place.
+            Err(_)
+                if origin == UnlockOrigin::Explicit && self.proximity_holds_unlock.load(Ordering::SeqCst) =>
+            {
+                self.preempt_proximity.notify_waiters();
+                tokio::time::timeout(self.timeouts.exchange, self.unlocking.lock())
+                    .await
+                    .map_err(|_| ClientError::UnlockInProgress)?
+            }
+            Err(_) => return Err(ClientError::UnlockInProgress),
+        };
+        let mark = (origin == UnlockOrigin::Proximity).then(|| {
+            self.proximity_holds_unlock.store(true, Ordering::SeqCst);
+            ProximityMark(&self.proximity_holds_unlock)
+        });
         let _ = self.events.send(UnlockEvent::Started { lock_id: lock_id.to_owned() });
         let mut end = EndGuard { events: &self.events, lock_id, ended: false };
         let result = self.unlock_once(lock_id).await;
@@ -425,6 +466,7 @@ impl Inner {
                 end.end(UnlockEvent::Failed { lock_id: lock_id.to_owned(), reason: error.to_string() })
             }
         }
+        drop(mark);
         drop(guard);
         if result.is_ok() {
             self.passive_sync(lock_id).await;

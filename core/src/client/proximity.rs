@@ -64,9 +64,14 @@ async fn turn(
     let Some(door) = target.cloned() else {
         return Ok(());
     };
-    match inner.unlock(&door).await {
-        // An explicit unlock is running: it wins; try again next turn.
-        Err(super::ClientError::UnlockInProgress) => {}
+    let attempt = tokio::select! {
+        result = inner.unlock(&door, super::UnlockOrigin::Proximity) => Some(result),
+        // An explicit unlock preempted this one (dropping it sends `Canceled`): try again next turn.
+        () = inner.preempt_proximity.notified() => None,
+    };
+    match attempt {
+        // An explicit unlock is running or took over: it wins; try again next turn.
+        None | Some(Err(super::ClientError::UnlockInProgress)) => {}
         _ => {
             last_attempt.insert(door, Instant::now());
         }

@@ -394,6 +394,36 @@ async fn proximity_unlock_opens_the_loudest_permitted_lock_and_stops_when_stoppe
 }
 
 #[tokio::test]
+async fn an_explicit_unlock_wins_over_a_proximity_unlock_in_flight() {
+    let rig = Rig::start().await;
+    let doors = rig.w.p.doors.clone();
+    rig.invite("both@example.com", &[&doors.lobby, &doors.unit_4b], false).await;
+    rig.transport.set_rssi(Rig::lock_id(&doors.unit_4b), -50);
+    rig.transport.set_rssi(Rig::lock_id(&doors.lobby), -70);
+    let phone = rig.phone("both@example.com", "both").await;
+    phone.fetch_locks().await.expect("fetch");
+    let mut events = phone.unlock_events();
+    // The proximity attempt's link never delivers the lock's answers: it hangs until preempted.
+    rig.transport.set_faults(Faults { disconnect_after_packets: None, drop_notifications: true });
+    phone
+        .start_proximity_unlock_with(ProximitySettings {
+            interval: StdDuration::from_millis(20),
+            scan_timeout: StdDuration::from_millis(10),
+            cooldown: StdDuration::from_secs(60),
+            min_rssi: -75,
+        })
+        .expect("start");
+    assert_eq!(next_event(&mut events).await, UnlockEvent::Started { lock_id: doors.unit_4b.uuid.clone() });
+    rig.transport.set_faults(Faults::default());
+
+    phone.unlock(&doors.lobby.uuid).await.expect("the explicit unlock takes over");
+    assert_eq!(next_event(&mut events).await, UnlockEvent::Canceled { lock_id: doors.unit_4b.uuid.clone() });
+    assert_eq!(next_event(&mut events).await, UnlockEvent::Started { lock_id: doors.lobby.uuid.clone() });
+    assert_eq!(next_event(&mut events).await, UnlockEvent::Success { lock_id: doors.lobby.uuid.clone() });
+    phone.stop_proximity_unlock();
+}
+
+#[tokio::test]
 async fn a_sync_cut_anywhere_and_restarted_loses_nothing_and_applies_nothing_twice() {
     let rig = Rig::start().await;
     let (_resident, guest, rooftop) = revoked_guest_on_an_offline_lock(&rig).await;
