@@ -1,16 +1,31 @@
 //! `latchkey demo`: the whole partner flow against a throwaway in-process simulator, told step by step in
-//! plain words. It uses only the public SDK (`latchkey::api`) over real HTTP on loopback, and fails (exit 1)
-//! at the first step that does not do what it should.
+//! plain words. The partner steps use only the public SDK (`latchkey::api`) over real HTTP on loopback; the
+//! phone steps use the mobile facade (`latchkey::client::DoorClient`) over the simulator's in-memory
+//! Bluetooth link to its virtual locks. It fails (exit 1) at the first step that does not do what it should.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration as StdDuration;
 
 use anyhow::{Context, bail, ensure};
+use async_trait::async_trait;
 use chrono::{Duration, Utc};
-use latchkey::api::{ApiConfig, ApiError, AuthClient, ManagerClient, PartnerClient};
-use latchkey::model::{
-    AccessView, AccessibilityType, ActivateDoorRequest, AssignKeyRequest, Channel, CreateBuildingRequest,
-    CreateDoorRequest, CreateKeyRequest, CreatePartnerRequest, CreateUserRequest, DeviceType, DoorType,
-    DoorView, DoorcodeDescription, MessageKind, PasscodeType, PatchAccessRequest, Role, UserView,
+use latchkey::api::{ApiConfig, ApiError, AuthClient, ManagerClient, PartnerClient, UserSession};
+use latchkey::ble::{
+    Advertisement, DenyReason, Link, LinkStats, SoftwareSigner, Timeouts, Transport, TransportError,
 };
+use latchkey::client::{ClientError, DoorClient, DoorClientConfig, UnlockEvent};
+use latchkey::model::{
+    AccessMethod, AccessResult, AccessView, AccessibilityType, ActivateDoorRequest, AssignKeyRequest,
+    Channel, CreateBuildingRequest, CreateDoorRequest, CreateKeyRequest, CreatePartnerRequest,
+    CreateUserRequest, DeviceType, DoorType, DoorView, DoorcodeDescription, MessageKind, PasscodeType,
+    PatchAccessRequest, Role, UserView,
+};
+use latchkey_protocol::keypad::{self, Verdict};
+use latchkey_sim::link::MemoryTransport;
+use latchkey_sim::locks::LockRegistry;
 use latchkey_sim::{SimConfig, Simulator};
+use tokio::sync::broadcast;
 
 /// Numbers and prints the steps.
 struct Narrator {
@@ -39,14 +54,14 @@ pub async fn run() -> anyhow::Result<()> {
     let simulator = Simulator::start(SimConfig::default()).await.context("could not start the simulator")?;
     let config = ApiConfig::parse(&simulator.base_url())?;
     out.say(format!("Simulator listening on {}.", simulator.base_url()));
-    let result = walk_through(&mut out, &config).await;
+    let result = walk_through(&mut out, &config, &simulator).await;
     simulator.stop().await?;
     result?;
     println!("\nDemo finished: all {} steps succeeded.", out.step);
     Ok(())
 }
 
-async fn walk_through(out: &mut Narrator, config: &ApiConfig) -> anyhow::Result<()> {
+async fn walk_through(out: &mut Narrator, config: &ApiConfig, simulator: &Simulator) -> anyhow::Result<()> {
     let manager = ManagerClient::new(config.clone(), "dev-manager-token")?;
 
     out.step("The customer registers the partner \"Acme Stays\" (manager API).");
@@ -240,16 +255,7 @@ async fn walk_through(out: &mut Narrator, config: &ApiConfig) -> anyhow::Result<
 
     out.step("Grace signs in to the partner app without a password (passwordless one-time code).");
     let auth = AuthClient::new(config.clone(), partner.client_id.clone(), partner.client_secret.clone())?;
-    auth.passwordless_start("grace@example.com").await?;
-    let outbox = manager.outbox().await?;
-    let otp_mail = outbox
-        .messages
-        .iter()
-        .rev()
-        .find(|message| message.kind == MessageKind::Otp && message.recipient == "grace@example.com")
-        .context("the one-time code email was not sent")?;
-    let otp: String = otp_mail.content.chars().filter(char::is_ascii_digit).take(6).collect();
-    let session = auth.exchange_otp("grace@example.com", otp).await?;
+    let session = sign_in(&auth, &manager, "grace@example.com").await?;
     out.say(format!(
         "The code arrived by email; Grace's app now holds a user token valid until {} (and a refresh token).",
         session.expires_at.format("%Y-%m-%d %H:%M UTC")
@@ -272,7 +278,325 @@ async fn walk_through(out: &mut Narrator, config: &ApiConfig) -> anyhow::Result<
         outbox.messages.iter().any(|m| m.kind == MessageKind::Doorcode && m.recipient == "+12125550147"),
         "the day guest must have received the code by SMS"
     );
+
+    let scene = Scene {
+        config,
+        manager: &manager,
+        auth: &auth,
+        acme: &acme,
+        client_id: &partner.client_id,
+        locks: simulator.state().locks.clone(),
+        lobby,
+        unit,
+        grace: &v1.user_uuid,
+    };
+    phones(out, &scene).await
+}
+
+/// What the phone steps need from the partner steps.
+struct Scene<'a> {
+    config: &'a ApiConfig,
+    manager: &'a ManagerClient,
+    auth: &'a AuthClient,
+    acme: &'a PartnerClient,
+    client_id: &'a str,
+    /// The running simulator's virtual locks.
+    locks: LockRegistry,
+    /// Online, activated; Grace has PERMANENT access.
+    lobby: &'a DoorView,
+    /// Offline, activated; Rosa (resident) has PERMANENT access.
+    unit: &'a DoorView,
+    /// Grace's user uuid.
+    grace: &'a str,
+}
+
+/// The phone steps: the mobile facade (`DoorClient`) over the simulator's in-memory Bluetooth link.
+async fn phones(out: &mut Narrator, scene: &Scene<'_>) -> anyhow::Result<()> {
+    let (lobby, unit) = (scene.lobby, scene.unit);
+    let rig = PhoneRig::new(scene.locks.clone());
+
+    out.step("Grace's phone: she signs in without a password, and the app sets up the door client.");
+    let grace = rig.set_up(scene, "grace@example.com", "Grace").await?;
+    out.say("The one-time code came from the outbox; the app gives the session to DoorClient::setup with a");
+    out.say("device key (a software signer), a local store and Bluetooth (the simulator's in-memory link).");
+    out.say(format!("The backend registered the phone's public key as device {}.", grace.device_uuid()));
+
+    out.step("Grace's app lists her locks cache first: the cache at once, then the backend's answer.");
+    let mut updates = grace.listen_for_locks().await?;
+    let cached = updates.recv().await.context("the cache must come first")?;
+    out.say(format!("From the cache, at once: {} locks (a new phone has cached nothing yet).", cached.len()));
+    let fresh = updates.recv().await.context("the backend's list must follow")?;
+    for lock in &fresh {
+        out.say(format!(
+            "From the backend: {} ({}; {})",
+            lock.name,
+            if lock.is_connected { "online" } else { "offline" },
+            if lock.has_credential {
+                "this phone holds a credential, it opens it even offline"
+            } else {
+                "no lock installed yet"
+            }
+        ));
+    }
+    let names =
+        |locks: &[latchkey::client::Lock]| locks.iter().map(|lock| lock.name.clone()).collect::<Vec<_>>();
+    ensure!(names(&grace.locks()?) == names(&fresh), "the cache must now hold the backend's list");
+    ensure!(
+        fresh.iter().any(|lock| lock.id == lobby.uuid && lock.has_credential),
+        "Grace's phone must hold a credential for the lobby"
+    );
+    out.say("Cached now: the next app start shows them at once, even without the network.");
+
+    out.step("Grace taps \"Unlock\" on the lobby: her phone opens it over Bluetooth.");
+    let mut events = grace.unlock_events();
+    let first_link = rig.transport.link_count();
+    grace.unlock(&lobby.uuid).await.context("Grace's phone must open the lobby")?;
+    let started = next_event(&mut events).await?;
+    ensure!(
+        started == UnlockEvent::Started { lock_id: lobby.uuid.clone() },
+        "expected Started, got {started:?}"
+    );
+    out.say("Unlock event: Started.");
+    let ended = next_event(&mut events).await?;
+    ensure!(ended == UnlockEvent::Success { lock_id: lobby.uuid.clone() }, "expected Success, got {ended:?}");
+    out.say("Unlock event: Success. The lobby door opens.");
+    let stats = rig.transport.stats_of(first_link).context("the unlock must have used a link")?;
+    out.say(format!(
+        "The link: {} round trip(s), {} bytes sent and {} received, about {} ms on air (modelled).",
+        stats.round_trips,
+        stats.bytes_sent,
+        stats.bytes_received,
+        rig.transport.inner.model().modelled_time(&stats).as_millis()
+    ));
+
+    out.step(
+        "A guest types her DAILY code on the keypad of unit 4B, an offline lock; a wrong code is refused.",
+    );
+    let wendy = invite(PasscodeType::Daily, Role::NonResident, "Wendy", None, Some("+12125550149"), &[unit]);
+    let view = scene.acme.create_user_v2(&wendy).await?;
+    let code = access_to(&view, unit)
+        .and_then(|access| access.doorcode.code.clone())
+        .context("the daily guest must get a code")?;
+    out.say(format!(
+        "Acme sends Wendy the DAILY code {code} by SMS. The lock has no network: it checks the code itself."
+    ));
+    match scene.locks.with_lock(&unit.uuid, |lock| lock.enter_code(&code))? {
+        Verdict::Granted { kind: keypad::CodeKind::Daily, .. } => {
+            out.say(format!("Wendy types {code}: granted, the door opens."))
+        }
+        other => bail!("Wendy's daily code must open unit 4B, got {other:?}"),
+    }
+    let wrong: String = code
+        .chars()
+        .map(|digit| digit.to_digit(10).and_then(|d| char::from_digit((d + 1) % 10, 10)).unwrap_or('0'))
+        .collect();
+    match scene.locks.with_lock(&unit.uuid, |lock| lock.enter_code(&wrong))? {
+        Verdict::Denied { reason: keypad::DenyReason::Wrong } => {
+            out.say(format!("Someone types {wrong}: refused, the door stays locked."))
+        }
+        other => bail!("a wrong code must be refused, got {other:?}"),
+    }
+
+    out.step("Gil, a guest with PERMANENT access to unit 4B, signs in on his phone and opens the door.");
+    let gil_request =
+        invite(PasscodeType::Permanent, Role::NonResident, "Gil", Some("gil@example.com"), None, &[unit]);
+    let gil_uuid = scene.acme.create_user_v2(&gil_request).await?.user_uuid;
+    let gil = rig.set_up(scene, "gil@example.com", "Gil").await?;
+    gil.fetch_locks().await?;
+    gil.unlock(&unit.uuid).await.context("Gil's phone must open unit 4B")?;
+    out.say("Gil's phone: unlock succeeded.");
+
+    out.step("Acme revokes Gil's access to unit 4B. The lock is offline and has not heard yet.");
+    scene.acme.revoke_access(&gil_uuid, &unit.uuid).await?;
+    out.say("The backend removed the access at once (DELETE).");
+    gil.unlock(&unit.uuid).await.context("an offline lock keeps yesterday's list until a phone syncs it")?;
+    out.say("Gil's phone still opens the door: the lock's list is only as fresh as its last sync.");
+
+    out.step(
+        "Rosa, a resident of unit 4B, opens her app; her phone syncs the lock and carries the revocation.",
+    );
+    let rosa = rig.set_up(scene, "rosa@example.com", "Rosa").await?;
+    rosa.fetch_locks().await?;
+    let summary = rosa.sync(&unit.uuid).await.context("Rosa's phone must sync unit 4B")?;
+    ensure!(summary.deltas_applied >= 1, "the revocation must reach the lock: {summary:?}");
+    ensure!(summary.log_uploads_pending == 0, "the lock's log must reach the backend: {summary:?}");
+    out.say(format!(
+        "Carried {} signed change(s): {} the lock already had, {} new (the revocation); it is now at change #{}.",
+        summary.deltas_carried, summary.deltas_already_applied, summary.deltas_applied, summary.last_applied_seq
+    ));
+    out.say(format!(
+        "On the way back it read {} sealed log batch(es) from the lock and uploaded them to the backend.",
+        summary.log_batches_read
+    ));
+
+    out.step("Gil tries again: unit 4B now refuses his phone.");
+    match gil.unlock(&unit.uuid).await {
+        Err(ClientError::Denied(DenyReason::Revoked)) => {
+            out.say("Gil's phone: refused, his access was revoked. The door stays locked.");
+        }
+        other => bail!("the revoked guest must be refused, got {other:?}"),
+    }
+
+    out.step("The locks' logs reach the backend: Grace's phone syncs the lobby and reads its access log.");
+    let summary = grace.sync(&lobby.uuid).await.context("Grace's phone must sync the lobby")?;
+    ensure!(summary.log_uploads_pending == 0, "the lobby's log must reach the backend: {summary:?}");
+    let entries = grace.access_logs(&lobby.uuid).await?;
+    for entry in &entries {
+        out.say(format!(
+            "{}: {} by {} ({})",
+            entry.time.format("%Y-%m-%d %H:%M:%S UTC"),
+            entry.result,
+            entry.user_name.as_deref().unwrap_or("someone"),
+            entry.method
+        ));
+    }
+    ensure!(
+        entries.iter().any(|entry| entry.method == AccessMethod::Ble
+            && entry.result == AccessResult::Granted
+            && entry.user_uuid.as_deref() == Some(scene.grace)),
+        "Grace's unlock must be in the lobby's access log"
+    );
+    out.say("Grace's Bluetooth unlock is there, read from the lock and uploaded by her phone.");
+    drop((grace, gil, rosa));
     Ok(())
+}
+
+/// Signs `email` in without a password: the one-time code is read from the simulator's outbox.
+async fn sign_in(auth: &AuthClient, manager: &ManagerClient, email: &str) -> anyhow::Result<UserSession> {
+    auth.passwordless_start(email).await?;
+    let outbox = manager.outbox().await?;
+    let otp_mail = outbox
+        .messages
+        .iter()
+        .rev()
+        .find(|message| message.kind == MessageKind::Otp && message.recipient == email)
+        .context("the one-time code email was not sent")?;
+    let otp: String = otp_mail.content.chars().filter(char::is_ascii_digit).take(6).collect();
+    Ok(auth.exchange_otp(email, otp).await?)
+}
+
+async fn next_event(events: &mut broadcast::Receiver<UnlockEvent>) -> anyhow::Result<UnlockEvent> {
+    Ok(tokio::time::timeout(StdDuration::from_secs(5), events.recv())
+        .await
+        .context("no unlock event in time")??)
+}
+
+/// The phones' Bluetooth and their stores (in a scratch directory, removed on drop).
+struct PhoneRig {
+    transport: Metered,
+    dir: PathBuf,
+}
+
+impl PhoneRig {
+    fn new(locks: LockRegistry) -> PhoneRig {
+        PhoneRig {
+            transport: Metered { inner: MemoryTransport::new(locks), links: Arc::default() },
+            dir: std::env::temp_dir().join(format!("latchkey-demo-{}", uuid::Uuid::new_v4())),
+        }
+    }
+
+    /// Signs `email` in and sets up a phone with a fresh device key.
+    async fn set_up(&self, scene: &Scene<'_>, email: &str, owner: &str) -> anyhow::Result<DoorClient> {
+        let session = sign_in(scene.auth, scene.manager, email).await?;
+        let config = DoorClientConfig {
+            api: scene.config.clone(),
+            client_id: scene.client_id.to_owned(),
+            store_path: self.dir.join(format!("{}.sqlite", owner.to_lowercase())),
+            transport: Arc::new(self.transport.clone()),
+            signer: Arc::new(SoftwareSigner::generate()?),
+            timeouts: Timeouts::default(),
+            device_name: format!("{owner}'s phone"),
+        };
+        Ok(DoorClient::setup(config, session).await?)
+    }
+}
+
+impl Drop for PhoneRig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The simulator's link, keeping what each connection carried (the unlock's figures survive the passive
+/// sync that follows it on a second connection).
+#[derive(Clone)]
+struct Metered {
+    inner: MemoryTransport,
+    links: Arc<Mutex<Vec<Arc<Mutex<LinkStats>>>>>,
+}
+
+impl Metered {
+    fn link_count(&self) -> usize {
+        self.links.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    fn stats_of(&self, index: usize) -> Option<LinkStats> {
+        let links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
+        links.get(index).map(|slot| *slot.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+#[async_trait]
+impl Transport for Metered {
+    async fn scan(&self, timeout: StdDuration) -> Result<Vec<Advertisement>, TransportError> {
+        self.inner.scan(timeout).await
+    }
+
+    async fn connect(
+        &self,
+        lock_id: [u8; 16],
+        timeout: StdDuration,
+    ) -> Result<Box<dyn Link>, TransportError> {
+        let link = self.inner.connect(lock_id, timeout).await?;
+        let slot = Arc::new(Mutex::new(link.stats()));
+        self.links.lock().unwrap_or_else(PoisonError::into_inner).push(slot.clone());
+        Ok(Box::new(MeteredLink { link, slot }))
+    }
+}
+
+struct MeteredLink {
+    link: Box<dyn Link>,
+    slot: Arc<Mutex<LinkStats>>,
+}
+
+impl MeteredLink {
+    fn note(&self) {
+        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = self.link.stats();
+    }
+}
+
+#[async_trait]
+impl Link for MeteredLink {
+    fn mtu(&self) -> u16 {
+        self.link.mtu()
+    }
+
+    async fn subscribe(&mut self) -> Result<(), TransportError> {
+        let result = self.link.subscribe().await;
+        self.note();
+        result
+    }
+
+    async fn write(&mut self, packet: &[u8]) -> Result<(), TransportError> {
+        let result = self.link.write(packet).await;
+        self.note();
+        result
+    }
+
+    async fn receive(&mut self, timeout: StdDuration) -> Result<Vec<u8>, TransportError> {
+        let result = self.link.receive(timeout).await;
+        self.note();
+        result
+    }
+
+    fn stats(&self) -> LinkStats {
+        self.link.stats()
+    }
+
+    async fn disconnect(&mut self) {
+        self.link.disconnect().await;
+        self.note();
+    }
 }
 
 fn invite(

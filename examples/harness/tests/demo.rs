@@ -9,8 +9,21 @@ fn the_demo_runs_every_step_and_exits_zero() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "demo failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("Demo finished: all 18 steps succeeded."), "unexpected ending:\n{stdout}");
-    for expected in ["USER_HAS_RESIDENT_ACCESS", "DAILY_SINGLE_USE", "404 Not Found", "SMS to +12125550147"] {
+    assert!(stdout.contains("Demo finished: all 27 steps succeeded."), "unexpected ending:\n{stdout}");
+    for expected in [
+        "USER_HAS_RESIDENT_ACCESS",
+        "DAILY_SINGLE_USE",
+        "404 Not Found",
+        "SMS to +12125550147",
+        "From the cache, at once",
+        "Unlock event: Success. The lobby door opens.",
+        "round trip(s)",
+        ": granted, the door opens.",
+        ": refused, the door stays locked.",
+        "Gil's phone still opens the door",
+        "Gil's phone: refused, his access was revoked.",
+        "GRANTED by Grace Example (BLE)",
+    ] {
         assert!(stdout.contains(expected), "the demo no longer shows {expected:?}:\n{stdout}");
     }
 }
