@@ -61,6 +61,7 @@ struct Controls {
     out_of_range: HashSet<[u8; 16]>,
     rssi: HashMap<[u8; 16], i16>,
     last_stats: LinkStats,
+    packet_delay: Duration,
 }
 
 /// A `Transport` to the virtual locks of one simulator. Cheap to clone; clones share the test controls.
@@ -110,6 +111,13 @@ impl MemoryTransport {
         guard(&self.controls).rssi.insert(lock_id, rssi);
     }
 
+    /// Makes later links wait this long in real time for each packet, written or received (zero, the
+    /// default, waits not at all). Opt-in, for tests that need a sync to last long enough to be
+    /// interrupted from outside (such as killing the process mid-sync); the [`LinkModel`] is unaffected.
+    pub fn set_packet_delay(&self, delay: Duration) {
+        guard(&self.controls).packet_delay = delay;
+    }
+
     /// The stats of the most recent link, as of its last call (also after it dropped).
     pub fn last_stats(&self) -> LinkStats {
         guard(&self.controls).last_stats
@@ -137,10 +145,10 @@ impl Transport for MemoryTransport {
     }
 
     async fn connect(&self, lock_id: [u8; 16], _timeout: Duration) -> Result<Box<dyn Link>, TransportError> {
-        let (model, faults, out_of_range) = {
+        let (model, faults, out_of_range, packet_delay) = {
             let mut controls = guard(&self.controls);
             controls.last_stats = LinkStats::default();
-            (controls.model, controls.faults, controls.out_of_range.contains(&lock_id))
+            (controls.model, controls.faults, controls.out_of_range.contains(&lock_id), controls.packet_delay)
         };
         if out_of_range {
             return Err(TransportError::NotInRange);
@@ -159,6 +167,7 @@ impl Transport for MemoryTransport {
             connection,
             model,
             faults,
+            packet_delay,
             controls: self.controls.clone(),
             stats: LinkStats::default(),
             inbox: VecDeque::new(),
@@ -174,6 +183,7 @@ pub struct MemoryLink {
     connection: LockConnection,
     model: LinkModel,
     faults: Faults,
+    packet_delay: Duration,
     controls: Arc<Mutex<Controls>>,
     stats: LinkStats,
     inbox: VecDeque<Vec<u8>>,
@@ -241,6 +251,9 @@ impl Link for MemoryLink {
     }
 
     async fn write(&mut self, packet: &[u8]) -> Result<(), TransportError> {
+        if !self.packet_delay.is_zero() {
+            tokio::time::sleep(self.packet_delay).await;
+        }
         if !self.connected || !self.admit() {
             self.publish();
             return Err(TransportError::ConnectionLost);
@@ -272,7 +285,12 @@ impl Link for MemoryLink {
 
     async fn receive(&mut self, timeout: Duration) -> Result<Vec<u8>, TransportError> {
         match self.inbox.pop_front() {
-            Some(packet) => Ok(packet),
+            Some(packet) => {
+                if !self.packet_delay.is_zero() {
+                    tokio::time::sleep(self.packet_delay).await;
+                }
+                Ok(packet)
+            }
             None if !self.connected => Err(TransportError::ConnectionLost),
             None => {
                 // Nothing will arrive (the lock said all it had to say, or notifications are dropped):
