@@ -33,6 +33,9 @@ macro_rules! wire_enum {
     };
 }
 
+/// Lets sibling modules declare their wire enums the same way.
+pub(super) use wire_enum;
+
 wire_enum! {
     /// The kind of access a grant gives.
     PasscodeType {

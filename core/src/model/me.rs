@@ -6,6 +6,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::enums::wire_enum;
+
 use super::{AccessView, BatteryView, DoorcodeView, Granter, PasscodeType, Role};
 
 /// The body of `POST /access/sdk/v1/me/devices`: registers the phone's device key for the signed-in user.
@@ -144,30 +146,7 @@ pub struct UploadLogsResponse {
     pub acknowledged_seq: Option<u64>,
 }
 
-macro_rules! me_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $wire)] $variant),+
-        }
-
-        impl $name {
-            /// The value as the wire spells it.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $wire),+ }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-me_enum! {
+wire_enum! {
     /// How an entry at a lock was attempted.
     AccessMethod {
         /// A phone's BLE credential.
@@ -181,7 +160,7 @@ me_enum! {
     }
 }
 
-me_enum! {
+wire_enum! {
     /// Whether the lock let the attempt through.
     AccessResult {
         /// The lock opened.

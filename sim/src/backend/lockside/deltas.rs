@@ -18,12 +18,11 @@ use std::str::FromStr;
 use chrono::{DateTime, Duration, Offset, TimeZone, Utc};
 use latchkey::model::{PasscodeType, Role};
 use latchkey_protocol::doorcode::Doorcode;
-use latchkey_protocol::eventlog::MAC_LEN;
 use latchkey_protocol::keypad::{
     MAX_ZONE_TRANSITIONS, PermanentCode, Transition, ZoneRule, permanent_code_hash,
 };
 use latchkey_protocol::sync::{Delta, DeltaKind, Entry, LogAck, Window};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::keys::BackendKeys;
 use super::provision::{LockInfo, require_lock};
@@ -77,7 +76,7 @@ pub fn pending_deltas(
         entries.push(Entry::ZoneRule(rule));
     }
 
-    if let Some((last_seq, last_mac)) = log_head(conn, door_uuid)? {
+    if let Some((last_seq, last_mac)) = super::logs::head(conn, door_uuid)? {
         let acked = sent.get(ACK).and_then(|v| v.get(..8)).and_then(|v| <[u8; 8]>::try_from(v).ok());
         if acked.is_none_or(|acked| u64::from_be_bytes(acked) < last_seq) {
             let mut value = last_seq.to_be_bytes().to_vec();
@@ -127,21 +126,6 @@ fn sent_items(conn: &Connection, door_uuid: &str) -> rusqlite::Result<BTreeMap<S
     let mut statement = conn.prepare_cached("SELECT item, value FROM lock_sent WHERE door_uuid = ?1")?;
     let rows = statement.query_map([door_uuid], |row| Ok((row.get(0)?, row.get(1)?)))?;
     rows.collect()
-}
-
-fn log_head(conn: &Connection, door_uuid: &str) -> AppResult<Option<(u64, [u8; MAC_LEN])>> {
-    let head: Option<(i64, Vec<u8>)> = conn
-        .query_row("SELECT last_seq, last_mac FROM lock_log_heads WHERE door_uuid = ?1", [door_uuid], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
-        .optional()?;
-    head.map(|(seq, mac)| {
-        Ok((
-            u64::try_from(seq).map_err(AppError::internal)?,
-            mac.try_into().map_err(|_| AppError::internal("log mac"))?,
-        ))
-    })
-    .transpose()
 }
 
 /// A stable 16-byte id for an access: what PERMANENT code entries (and the log events they cause) name.

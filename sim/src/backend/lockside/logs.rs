@@ -136,7 +136,8 @@ fn seq_sql(seq: u64) -> AppResult<i64> {
     i64::try_from(seq).map_err(|_| AppError::BadRequest(format!("log seq {seq} is out of range")))
 }
 
-fn head(conn: &Connection, door_uuid: &str) -> AppResult<Option<(u64, [u8; MAC_LEN])>> {
+/// The last ingested log entry of a door: its seq and MAC (the head of the chain the backend holds).
+pub(crate) fn head(conn: &Connection, door_uuid: &str) -> AppResult<Option<(u64, [u8; MAC_LEN])>> {
     let head: Option<(i64, Vec<u8>)> = conn
         .query_row("SELECT last_seq, last_mac FROM lock_log_heads WHERE door_uuid = ?1", [door_uuid], |row| {
             Ok((row.get(0)?, row.get(1)?))
