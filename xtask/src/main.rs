@@ -3,6 +3,9 @@
 //! - `test`: everything CI checks — formatting, clippy, unit and integration tests, doc tests, and the
 //!   curl walkthrough of the simulator's HTTP API through the real `latchkey` binary.
 
+mod bench;
+mod browser;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -25,11 +28,21 @@ enum Task {
         #[arg(long)]
         no_lint: bool,
     },
+    /// Only the browser step: the manager web page in headless Chromium (installs Chromium and npm packages).
+    Browser,
+    /// Run the benchmarks: `target/bench/summary.json` and a table against the budgets (docs/performance.md).
+    Bench {
+        /// Fewer iterations: under a minute once built.
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Task::Test { no_lint } => test(no_lint),
+        Task::Browser => browser::run(),
+        Task::Bench { quick } => bench::bench(quick),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -114,6 +127,7 @@ fn test(no_lint: bool) -> anyhow::Result<()> {
         .arg("sim/tests/curl/walkthrough.sh")
         .env("LATCHKEY_BIN", target_dir().join("debug/latchkey"));
     step("curl walkthrough of the simulator API", walkthrough)?;
+    browser::run()?;
     eprintln!("all tests passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -101,6 +101,21 @@ pub struct KeyView {
     pub partner_uuid: Option<String>,
     /// Whether it is enabled.
     pub enabled: bool,
+    /// Its version: 1 when created, one more each time its doors are edited.
+    #[serde(default = "first_key_version")]
+    pub version: u32,
+}
+
+fn first_key_version() -> u32 {
+    1
+}
+
+/// `PUT /manager/v1/keys/:key/doors`: the key's new doors; makes a new version of the key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetKeyDoorsRequest {
+    /// The doors the key opens from now on (at least one).
+    pub door_uuids: Vec<String>,
 }
 
 /// `POST /manager/v1/users`: the property manager invites a user with a key.

@@ -5,8 +5,9 @@
 //! optionally, a resumption ticket from an earlier visit; the device key stays behind [`DeviceSigner`]
 //! (a platform keystore on phones). It reads no clock and draws no randomness.
 //!
-//! Cost: full path = one ECDH + one ECDSA sign + HKDF + AES-GCM (the ephemeral key's public half is computed
-//! when [`DhSecret::from_bytes`] runs, which a phone can do before it connects); resume = HKDF + HMAC +
+//! Cost: full path = one ECDH + one ECDSA sign + HKDF + AES-GCM. The ephemeral key's public half is computed
+//! when [`DhSecret::from_bytes`] runs and, without a ticket, the ECDH in [`PhoneUnlock::new`]: a phone does
+//! both before it connects, leaving the sign, HKDF and AES-GCM after `Hello`. Resume = HKDF + HMAC +
 //! AES-GCM, no public-key operation.
 
 use alloc::vec::Vec;
@@ -20,7 +21,7 @@ use super::messages::{
 };
 use crate::ProtocolError;
 use crate::credential::Credential;
-use crate::crypto::{AeadKey, DhSecret, Direction, PublicKey, SIGNATURE_LEN, SigningKey};
+use crate::crypto::{AeadKey, DhSecret, Direction, PublicKey, SIGNATURE_LEN, SharedSecret, SigningKey};
 
 /// Signs with the device key: ECDSA-P256-SHA256 over `message` (the signer hashes), `r || s` (64 bytes).
 /// Low-S is required; an implementation whose keystore returns high-S must normalize it.
@@ -103,13 +104,21 @@ enum State {
 #[derive(Debug)]
 pub struct PhoneUnlock {
     params: PhoneUnlockParams,
+    /// The ECDH secret with the lock's static key, computed ahead when the full path is certain.
+    shared: Option<SharedSecret>,
     state: State,
 }
 
 impl PhoneUnlock {
-    /// Prepares a session; nothing is sent until the lock's `Hello` arrives.
+    /// Prepares a session; nothing is sent until the lock's `Hello` arrives. Without a ticket the full path
+    /// is certain, so the ECDH with the lock's static key (which needs nothing from the lock) is done here,
+    /// before connecting; with one it waits until a refused ticket makes it necessary.
     pub fn new(params: PhoneUnlockParams) -> PhoneUnlock {
-        PhoneUnlock { params, state: State::AwaitHello }
+        let shared = match params.ticket {
+            None => Some(params.ephemeral.agree(&params.lock_static_pub)),
+            Some(_) => None,
+        };
+        PhoneUnlock { params, shared, state: State::AwaitHello }
     }
 
     /// Handles one message from the lock.
@@ -170,7 +179,7 @@ impl PhoneUnlock {
         let p = &self.params;
         let challenge = super::messages::array::<16>(hello, 18);
         let eph = p.ephemeral.public_key().to_bytes();
-        let shared = p.ephemeral.agree(&p.lock_static_pub);
+        let shared = self.shared.take().unwrap_or_else(|| p.ephemeral.agree(&p.lock_static_pub));
         let keys = full_keys(&challenge, shared.as_bytes(), &p.lock_id, &eph)?;
         let command = p.command.encode();
         let transcript = [UNLOCK_LABEL, &hello[..], &eph, &command].concat();

@@ -58,10 +58,12 @@ pub fn existing_common_code(
     doors: &[&str],
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Option<String>> {
+    // `+` keeps SQLite on the user's index: the granter's index would scan every access of the partner
+    // (docs/performance.md).
     let code: Option<String> = conn
         .query_row(
             "SELECT a.doorcode FROM accesses a JOIN doors d ON d.uuid = a.door_uuid
-             WHERE a.user_uuid = ?1 AND a.granter_type = ?2 AND a.granter_uuid = ?3
+             WHERE a.user_uuid = ?1 AND +a.granter_type = ?2 AND +a.granter_uuid = ?3
                AND a.passcode_type = 'PERMANENT' AND d.accessibility_type = 'COMMUNAL'
                AND a.doorcode IS NOT NULL AND (a.end_time IS NULL OR a.end_time > ?4)
              ORDER BY a.seq LIMIT 1",

@@ -314,8 +314,10 @@ fn notify(
             &format!(
                 "Hi {}, {} invited you to Latch and an account has been created for you. You can unlock your doors \
                  in your partner app right away. Optionally, finish setting up your Latch account by choosing a \
-                 password: /account/finalize?user={}{access_text}",
-                user.first_name, request.granter_name, user.uuid
+                 password: {}{access_text}",
+                user.first_name,
+                request.granter_name,
+                super::web::account::finalize_link(conn, &user.uuid, now)?
             ),
         )?;
     } else if request.passcode_type == PasscodeType::Permanent

@@ -13,7 +13,7 @@ use latchkey::model::BuildingView;
 use latchkey::model::{
     ActivateDoorRequest, AssignKeyRequest, CreateBuildingRequest, CreateDoorRequest, CreateKeyRequest,
     CreatePartnerRequest, CreateUserRequest, DoorView, KeyView, ManagerInviteRequest, ManagerUserView,
-    OutboxResponse, PartnerCredentials, PasscodeType, validation,
+    OutboxResponse, PartnerCredentials, PasscodeType, SetKeyDoorsRequest, validation,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/manager/v1/keys", post(create_key))
         .route("/manager/v1/keys/{key}/partner", put(assign_key))
         .route("/manager/v1/keys/{key}/enable", post(enable_key))
+        .route("/manager/v1/keys/{key}/doors", put(set_key_doors))
         .route("/manager/v1/users", post(invite_user))
         .route("/manager/v1/users/{user}", get(get_user))
         .route("/manager/v1/outbox", get(list_outbox))
@@ -189,13 +190,13 @@ async fn activate_door(
     Ok(Json(door_view(&state, door)?))
 }
 
-fn key_view(conn: &Connection, uuid: &str) -> AppResult<KeyView> {
-    let key: Option<(String, Option<String>, bool)> = conn
-        .query_row("SELECT name, partner_uuid, enabled FROM keys WHERE uuid = ?1", [uuid], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+pub(super) fn key_view(conn: &Connection, uuid: &str) -> AppResult<KeyView> {
+    let key: Option<(String, Option<String>, bool, u32)> = conn
+        .query_row("SELECT name, partner_uuid, enabled, version FROM keys WHERE uuid = ?1", [uuid], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
         })
         .optional()?;
-    let Some((name, partner_uuid, enabled)) = key else {
+    let Some((name, partner_uuid, enabled, version)) = key else {
         return Err(AppError::NotFound(format!("key {uuid} not found")));
     };
     let mut statement = conn.prepare_cached(
@@ -203,7 +204,7 @@ fn key_view(conn: &Connection, uuid: &str) -> AppResult<KeyView> {
     )?;
     let door_uuids =
         statement.query_map([uuid], |row| row.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
-    Ok(KeyView { uuid: uuid.into(), name, door_uuids, partner_uuid, enabled })
+    Ok(KeyView { uuid: uuid.into(), name, door_uuids, partner_uuid, enabled, version })
 }
 
 async fn create_key(
@@ -344,6 +345,14 @@ async fn invite_user(
                 should_notify: true,
             },
         )?;
+        // Remember which key these accesses came from, so a new version of the key reaches them.
+        for door in &key.door_uuids {
+            tx.execute(
+                "UPDATE accesses SET key_uuid = ?1
+                 WHERE user_uuid = ?2 AND door_uuid = ?3 AND granter_type = 'MANAGER'",
+                params![key.uuid, outcome.user.uuid, door],
+            )?;
+        }
         Ok::<_, AppError>((directory::manager_user_view(tx, &outcome.user)?, key.door_uuids))
     })?;
     let (view, doors) = view;
@@ -368,4 +377,119 @@ async fn get_user(
 async fn list_outbox(State(state): State<AppState>, _: ManagerCaller) -> AppResult<Json<OutboxResponse>> {
     let messages = state.db.read(outbox::list)?;
     Ok(Json(OutboxResponse { messages }))
+}
+
+/// Checks that every uuid names a door; the 400 lists the ones that do not.
+fn check_doors(conn: &Connection, doors: &[String]) -> AppResult<()> {
+    if doors.is_empty() {
+        return Err(AppError::BadRequest("doorUuids must name at least one door".into()));
+    }
+    let mut missing = Vec::new();
+    for door in doors {
+        if directory::door(conn, door)?.is_none() {
+            missing.push(door.as_str());
+        }
+    }
+    if !missing.is_empty() {
+        return Err(AppError::BadRequest(format!("invalid door UUIDs: {}", missing.join(", "))));
+    }
+    Ok(())
+}
+
+/// `PUT /manager/v1/keys/{key}/doors`: a new version of the key with these doors. Partner visibility
+/// follows at once (it derives from `key_doors`); users invited with the key keep their account and
+/// settings: they lose the removed doors and get the added ones (no email), and the locks of every door
+/// touched get their deltas.
+async fn set_key_doors(
+    State(state): State<AppState>,
+    _: ManagerCaller,
+    ids: PathIds,
+    JsonBody(request): JsonBody<SetKeyDoorsRequest>,
+) -> AppResult<Json<KeyView>> {
+    let (view, touched) =
+        state.db.write(|tx| new_key_version(tx, state.now(), ids.id(0), &request.door_uuids))?;
+    state.push_to_connected_locks(touched.iter().map(String::as_str));
+    Ok(Json(view))
+}
+
+/// The work of [`set_key_doors`] inside a transaction: the new view and the doors whose access changed.
+pub(super) fn new_key_version(
+    tx: &Connection,
+    now: chrono::DateTime<chrono::Utc>,
+    key: &str,
+    doors: &[String],
+) -> AppResult<(KeyView, Vec<String>)> {
+    let current = key_view(tx, key)?;
+    check_doors(tx, doors)?;
+    let mut wanted: Vec<String> = Vec::new();
+    for door in doors {
+        if !wanted.contains(door) {
+            wanted.push(door.clone());
+        }
+    }
+    let removed: Vec<String> =
+        current.door_uuids.iter().filter(|door| !wanted.contains(door)).cloned().collect();
+    let added: Vec<String> =
+        wanted.iter().filter(|door| !current.door_uuids.contains(door)).cloned().collect();
+    if removed.is_empty() && added.is_empty() {
+        return Ok((current, Vec::new()));
+    }
+    tx.execute("DELETE FROM key_doors WHERE key_uuid = ?1", [key])?;
+    for door in &wanted {
+        tx.execute("INSERT INTO key_doors (key_uuid, door_uuid) VALUES (?1, ?2)", params![key, door])?;
+    }
+    tx.execute("UPDATE keys SET version = version + 1 WHERE uuid = ?1", [key])?;
+    for door in &removed {
+        tx.execute("DELETE FROM accesses WHERE key_uuid = ?1 AND door_uuid = ?2", params![key, door])?;
+    }
+    if !added.is_empty() {
+        // One representative access per user of this key carries the invite's settings.
+        let mut statement = tx.prepare(
+            "SELECT a.user_uuid, MIN(a.seq) FROM accesses a WHERE a.key_uuid = ?1 GROUP BY a.user_uuid ORDER BY 2",
+        )?;
+        let users = statement
+            .query_map([key], |row| row.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        let mut door_records = Vec::with_capacity(added.len());
+        for door in &added {
+            door_records.extend(directory::door(tx, door)?);
+        }
+        for user_uuid in users {
+            let Some(user) = directory::user(tx, &user_uuid)? else { continue };
+            let Some(model) = directory::accesses_of(tx, &user_uuid)?.into_iter().find(|access| {
+                access.granter == GranterRef::Manager && current.door_uuids.contains(&access.door_uuid)
+            }) else {
+                continue;
+            };
+            let outcome = grant::grant(
+                tx,
+                now,
+                &GrantRequest {
+                    granter: GranterRef::Manager,
+                    granter_name: "Your property manager".into(),
+                    first_name: user.first_name.clone(),
+                    last_name: user.last_name.clone(),
+                    email: user.email.clone(),
+                    phone: if user.email.is_some() { None } else { user.phone.clone() },
+                    start_time: model.start_time,
+                    end_time: model.end_time,
+                    doors: door_records.clone(),
+                    shareable: model.shareable,
+                    passcode_type: model.passcode_type,
+                    role: model.role,
+                    should_notify: false,
+                },
+            )?;
+            for access in &outcome.accesses {
+                tx.execute(
+                    "UPDATE accesses SET key_uuid = ?1
+                     WHERE user_uuid = ?2 AND door_uuid = ?3 AND granter_type = 'MANAGER'",
+                    params![key, user_uuid, access.door_uuid],
+                )?;
+            }
+        }
+    }
+    let mut touched = removed;
+    touched.extend(added);
+    Ok((key_view(tx, key)?, touched))
 }

@@ -18,6 +18,7 @@ pub mod outbox;
 mod pagination;
 mod partner;
 pub mod state;
+pub mod web;
 
 use std::any::Any;
 use std::time::Duration;
@@ -43,6 +44,7 @@ pub fn app(state: AppState) -> Router {
         .merge(partner::router())
         .merge(manager::router())
         .merge(me::router())
+        .merge(web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))

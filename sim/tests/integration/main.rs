@@ -23,3 +23,4 @@ mod sign_in;
 mod tokens;
 mod upsert;
 mod validation;
+mod web;

@@ -21,7 +21,7 @@ async fn a_partner_cannot_sign_in_another_partners_user() {
     let error = as_b.passwordless_start("grace@example.com").await.expect_err("B never invited Grace");
     assert!(matches!(error, ApiError::BadRequest { .. }), "{error:?}");
     assert_eq!(error.code(), Some("extensibility_error"));
-    assert!(error.to_string().contains("invited by this partner"), "{error}");
+    assert!(error.to_string().contains("access to a door of this partner"), "{error}");
     assert_eq!(world.messages_to("grace@example.com").await.len(), before, "no code was sent");
 }
 

@@ -21,6 +21,7 @@ use rusqlite::{OptionalExtension, params};
 use super::issue_token;
 use super::jwt::TokenKind;
 use crate::backend::db::{get_ts, ts};
+use crate::backend::directory::VISIBLE_DOORS;
 use crate::backend::error::{AppError, AppResult};
 use crate::backend::extract::parse_json;
 use crate::backend::outbox;
@@ -267,14 +268,17 @@ async fn passwordless_start(
     let now = state.now();
     let expires_at = now + state.config.otp_ttl;
     let user_uuid = state.db.write(|tx| -> AppResult<AppResult<String>> {
-        // A partner signs in only users it granted access to: it must not mint tokens for another
-        // partner's users.
+        // A partner signs in only users with an access to one of its doors (an enabled key assigned to
+        // it), whoever granted it: its own invites, the property manager's, guests shared in its app. It
+        // must not mint tokens for users of doors it cannot use.
         let user: Option<String> = tx
             .query_row(
-                "SELECT u.uuid FROM users u WHERE u.email = ?1 AND EXISTS(
-                     SELECT 1 FROM accesses a
-                     WHERE a.user_uuid = u.uuid AND a.granter_type = 'PARTNER' AND a.granter_uuid = ?2)",
-                params![email, partner_uuid],
+                &format!(
+                    "SELECT u.uuid FROM users u WHERE u.email = ?2 AND EXISTS(
+                         SELECT 1 FROM accesses a
+                         WHERE a.user_uuid = u.uuid AND a.door_uuid IN ({VISIBLE_DOORS}))"
+                ),
+                params![partner_uuid, email],
                 |row| row.get(0),
             )
             .optional()?;
@@ -282,7 +286,7 @@ async fn passwordless_start(
             return Ok(Err(AppError::OAuth(
                 StatusCode::BAD_REQUEST,
                 "extensibility_error",
-                "UNAUTHORIZED: no user with this email was invited by this partner; invite the user first (POST /access/sdk/v1/users)".into(),
+                "UNAUTHORIZED: no user with this email has access to a door of this partner; invite the user first (POST /access/sdk/v1/users)".into(),
             )));
         };
         tx.execute(

@@ -186,6 +186,20 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (user_uuid, public_key)
     );
     "#,
+    // 5: the manager web page and the invited user's account: key versions (editing a key's doors), which
+    // key a manager-granted access came from, the user's password hash (argon2id PHC string), and the
+    // page's sign-in sessions.
+    r#"
+    ALTER TABLE keys ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE accesses ADD COLUMN key_uuid TEXT REFERENCES keys(uuid);
+    CREATE INDEX accesses_key ON accesses(key_uuid);
+    ALTER TABLE users ADD COLUMN password_hash TEXT;
+    CREATE TABLE web_sessions (
+        token_hash BLOB PRIMARY KEY,
+        csrf_token TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version a fully migrated database has.

@@ -1,0 +1,108 @@
+//! `sim_v2_users_rps`: the simulator on loopback with a SQLite file database, partner A's
+//! `POST /access/sdk/v2/users` (PERMANENT, three doors, notified: every validation rule, doorcodes, the
+//! outbox and lock deltas run), driven by 32 tasks on 32 keep-alive HTTP/1.1 connections for a fixed time.
+//! Every request is a distinct valid invite (its own email). Server and load generator share this
+//! process's tokio runtime (one worker per core).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::support::{Options, World, permanent, wire};
+use crate::{Effort, Figures};
+
+const CONNECTIONS: usize = 32;
+
+/// Measures `sim_v2_users_rps`: three doors without a lock (the API's rules, doorcodes, outbox, SQLite).
+pub fn measure(effort: Effort, figures: &mut Figures) -> Result<(), String> {
+    figures.insert("sim_v2_users_rps".into(), scenario(effort, false)?);
+    Ok(())
+}
+
+/// Measures `sim_v2_users_rps_with_locks`: three doors, two with an activated, connected lock, so every
+/// invite also issues, signs and pushes a delta to each of those locks, which verify, apply and save it.
+pub fn measure_with_locks(effort: Effort, figures: &mut Figures) -> Result<(), String> {
+    figures.insert("sim_v2_users_rps_with_locks".into(), scenario(effort, true)?);
+    Ok(())
+}
+
+fn scenario(effort: Effort, with_locks: bool) -> Result<f64, String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let dir = std::env::temp_dir().join(format!("latchkey-bench-sim-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let db = dir.join("sim.sqlite").to_string_lossy().into_owned();
+    let result = runtime.block_on(async {
+        let w = World::start_with(Options { db, ..Options::default() }).await;
+        let token = w.token(&w.p.a).await;
+        let d = &w.p.doors;
+        let doors =
+            if with_locks { [&d.lobby, &d.gym, &d.unit_4b] } else { [&d.gym, &d.unit_5c, &d.tokyo_rooftop] };
+        let now = w.now();
+        let url = format!("{}/access/sdk/v2/users", w.base_url());
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(CONNECTIONS)
+            .http1_only()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let warmup = Duration::from_millis(if effort.quick { 500 } else { 2000 });
+        let window = Duration::from_secs(if effort.quick { 3 } else { 15 });
+        let stop = Arc::new(AtomicBool::new(false));
+        let counting = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for task in 0..CONNECTIONS {
+            let (client, url, token) = (client.clone(), url.clone(), token.clone());
+            let (stop, counting, done, failed) =
+                (stop.clone(), counting.clone(), done.clone(), failed.clone());
+            let mut body = wire(&permanent("x@example.com", &doors, now));
+            tasks.push(tokio::spawn(async move {
+                let mut i = 0u64;
+                let mut first_error = None;
+                while !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    body["email"] = serde_json::Value::String(format!("load-{task}-{i}@example.com"));
+                    let response = client.post(&url).bearer_auth(&token).json(&body).send().await;
+                    let ok = match response {
+                        Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                        Ok(r) => {
+                            let status = r.status();
+                            let text = r.text().await.unwrap_or_default();
+                            first_error.get_or_insert(format!("{status}: {text}"));
+                            false
+                        }
+                        Err(e) => {
+                            first_error.get_or_insert(e.to_string());
+                            false
+                        }
+                    };
+                    if counting.load(Ordering::Relaxed) {
+                        if ok { &done } else { &failed }.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                first_error
+            }));
+        }
+        tokio::time::sleep(warmup).await;
+        counting.store(true, Ordering::Relaxed);
+        let started = Instant::now();
+        tokio::time::sleep(window).await;
+        counting.store(false, Ordering::Relaxed);
+        let elapsed = started.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        let mut errors = Vec::new();
+        for task in tasks {
+            if let Some(e) = task.await.map_err(|e| e.to_string())? {
+                errors.push(e);
+            }
+        }
+        let (done, failed) = (done.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+        w.sim.stop().await.map_err(|e| e.to_string())?;
+        if failed > 0 || !errors.is_empty() {
+            return Err(format!("{failed} requests failed; first: {:?}", errors.first()));
+        }
+        Ok((done as f64 / elapsed.as_secs_f64()).round())
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
