@@ -8,7 +8,6 @@ mod duration;
 mod phone_sync;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -60,35 +59,7 @@ enum SimCommand {
     /// A phone in its own process syncing one virtual lock of a running simulator (the kill-during-sync
     /// test's child; not for users).
     #[command(hide = true)]
-    PhoneSync {
-        /// The simulator's base URL.
-        #[arg(long)]
-        api: String,
-        /// The simulator's SQLite file.
-        #[arg(long)]
-        sim_db: String,
-        /// The phone's store file.
-        #[arg(long)]
-        store: PathBuf,
-        /// A JSON file: client_id, access_token, refresh_token, expires_at, device_key (hex).
-        #[arg(long)]
-        session: PathBuf,
-        /// The door uuid of the lock to sync.
-        #[arg(long)]
-        lock: String,
-        /// How many syncs in a row.
-        #[arg(long, default_value_t = 1)]
-        rounds: u32,
-        /// The link's ATT MTU.
-        #[arg(long, default_value_t = 185)]
-        mtu: u16,
-        /// Real-time wait for each BLE packet, either way, in milliseconds.
-        #[arg(long, default_value_t = 0)]
-        packet_delay_ms: u64,
-        /// Real-time wait before each chunk sent to the backend, in milliseconds (through a local proxy).
-        #[arg(long, default_value_t = 0)]
-        api_delay_ms: u64,
-    },
+    PhoneSync(phone_sync::Args),
 }
 
 fn main() -> ExitCode {
@@ -117,33 +88,7 @@ fn main() -> ExitCode {
                 };
                 latchkey_sim::server::serve(config).await
             }
-            Command::Sim {
-                command:
-                    SimCommand::PhoneSync {
-                        api,
-                        sim_db,
-                        store,
-                        session,
-                        lock,
-                        rounds,
-                        mtu,
-                        packet_delay_ms,
-                        api_delay_ms,
-                    },
-            } => {
-                phone_sync::run(phone_sync::Args {
-                    api,
-                    sim_db,
-                    store,
-                    session,
-                    lock,
-                    rounds,
-                    mtu,
-                    packet_delay_ms,
-                    api_delay_ms,
-                })
-                .await
-            }
+            Command::Sim { command: SimCommand::PhoneSync(args) } => phone_sync::run(args).await,
         }
     });
     match result {

@@ -37,26 +37,35 @@ pub struct SessionFile {
 }
 
 /// What `phone-sync` is told.
-#[derive(Debug)]
+#[derive(Debug, clap::Args)]
 pub struct Args {
     /// The simulator's base URL.
+    #[arg(long)]
     pub api: String,
     /// The simulator's SQLite file (its virtual locks).
+    #[arg(long)]
     pub sim_db: String,
     /// The phone's store file.
+    #[arg(long)]
     pub store: PathBuf,
-    /// The `--session` JSON file.
+    /// A JSON file: client_id, access_token, refresh_token, expires_at, device_key (hex).
+    #[arg(long)]
     pub session: PathBuf,
-    /// The door (lock) to sync.
+    /// The door uuid of the lock to sync.
+    #[arg(long)]
     pub lock: String,
-    /// How many syncs.
+    /// How many syncs in a row.
+    #[arg(long, default_value_t = 1)]
     pub rounds: u32,
     /// The link's ATT MTU.
+    #[arg(long, default_value_t = 185)]
     pub mtu: u16,
-    /// Real-time wait for each BLE packet, either way.
+    /// Real-time wait for each BLE packet, either way, in milliseconds.
+    #[arg(long, default_value_t = 0)]
     pub packet_delay_ms: u64,
-    /// Real-time wait before each chunk the phone sends to the backend (through a local proxy), so the
-    /// network steps of a sync (fetch, upload) last long enough to be cut too.
+    /// Real-time wait before each chunk the phone sends to the backend (through a local proxy), in
+    /// milliseconds, so the network steps of a sync (fetch, upload) last long enough to be cut too.
+    #[arg(long, default_value_t = 0)]
     pub api_delay_ms: u64,
 }
 

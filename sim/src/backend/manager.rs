@@ -289,6 +289,24 @@ async fn enable_key(
     Ok(Json(view))
 }
 
+/// Records that the manager's accesses of `user` to `doors` come from `key`, so a new version of the key
+/// reaches them.
+fn remember_key<'a>(
+    conn: &Connection,
+    key: &str,
+    user: &str,
+    doors: impl IntoIterator<Item = &'a str>,
+) -> rusqlite::Result<()> {
+    for door in doors {
+        conn.execute(
+            "UPDATE accesses SET key_uuid = ?1
+             WHERE user_uuid = ?2 AND door_uuid = ?3 AND granter_type = 'MANAGER'",
+            params![key, user, door],
+        )?;
+    }
+    Ok(())
+}
+
 async fn invite_user(
     State(state): State<AppState>,
     _: ManagerCaller,
@@ -346,13 +364,7 @@ async fn invite_user(
             },
         )?;
         // Remember which key these accesses came from, so a new version of the key reaches them.
-        for door in &key.door_uuids {
-            tx.execute(
-                "UPDATE accesses SET key_uuid = ?1
-                 WHERE user_uuid = ?2 AND door_uuid = ?3 AND granter_type = 'MANAGER'",
-                params![key.uuid, outcome.user.uuid, door],
-            )?;
-        }
+        remember_key(tx, &key.uuid, &outcome.user.uuid, key.door_uuids.iter().map(String::as_str))?;
         Ok::<_, AppError>((directory::manager_user_view(tx, &outcome.user)?, key.door_uuids))
     })?;
     let (view, doors) = view;
@@ -480,13 +492,12 @@ pub(super) fn new_key_version(
                     should_notify: false,
                 },
             )?;
-            for access in &outcome.accesses {
-                tx.execute(
-                    "UPDATE accesses SET key_uuid = ?1
-                     WHERE user_uuid = ?2 AND door_uuid = ?3 AND granter_type = 'MANAGER'",
-                    params![key, user_uuid, access.door_uuid],
-                )?;
-            }
+            remember_key(
+                tx,
+                key,
+                &user_uuid,
+                outcome.accesses.iter().map(|access| access.door_uuid.as_str()),
+            )?;
         }
     }
     let mut touched = removed;
