@@ -6,6 +6,7 @@
 mod demo;
 mod duration;
 mod phone_sync;
+mod phone_unlock;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -60,6 +61,10 @@ enum SimCommand {
     /// test's child; not for users).
     #[command(hide = true)]
     PhoneSync(phone_sync::Args),
+    /// The invited user's phone signing in without a password and unlocking one virtual lock of a
+    /// running simulator (the browser test's last step; not for users).
+    #[command(hide = true)]
+    PhoneUnlock(phone_unlock::Args),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +94,7 @@ fn main() -> ExitCode {
                 latchkey_sim::server::serve(config).await
             }
             Command::Sim { command: SimCommand::PhoneSync(args) } => phone_sync::run(args).await,
+            Command::Sim { command: SimCommand::PhoneUnlock(args) } => phone_unlock::run(args).await,
         }
     });
     match result {

@@ -1,14 +1,16 @@
 // The manager web page in headless Debian Chromium (playwright-core, never a downloaded browser): the whole
 // customer setup from an empty simulator to an invited user, a rejected form that keeps its values, a key
 // edited to a new version, the partner API seeing the door and the user, and the user choosing a password
-// from the welcome email's link and signing in with it. Screenshots of every page go to $SCREENSHOTS.
+// from the welcome email's link and signing in with it, and at last the user's phone (`latchkey sim phone-unlock`:
+// passwordless sign-in and the SDK's DoorClient) unlocking the lobby. Screenshots of every page go to $SCREENSHOTS.
 //
 //   LATCHKEY_BIN=target/debug/latchkey CHROMIUM=/usr/bin/chromium node sim/tests/browser/run.mjs
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
@@ -24,7 +26,10 @@ const port = await new Promise((resolve) => {
   });
 });
 const BASE = `http://127.0.0.1:${port}`;
-const sim = spawn(BIN, ['sim', 'serve', '--addr', `127.0.0.1:${port}`, '--db', ':memory:', '--manager-token', TOKEN], {
+// A file, not :memory:, so the phone process can open the same virtual locks.
+const work = mkdtempSync(join(tmpdir(), 'latchkey-browser-'));
+const SIM_DB = join(work, 'sim.sqlite');
+const sim = spawn(BIN, ['sim', 'serve', '--addr', `127.0.0.1:${port}`, '--db', SIM_DB, '--manager-token', TOKEN], {
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const profile = mkdtempSync(join(tmpdir(), 'latchkey-chromium-'));
@@ -213,6 +218,19 @@ async function main() {
   await page.goto(`${BASE}/manager/users`);
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+
+  // The end of the setup: Ada's phone signs in without a password and unlocks the lobby through the SDK.
+  const doors = await partner('/access/sdk/v1/doors');
+  const lobby = (Array.isArray(doors) ? doors : doors.doors ?? doors.items ?? []).find((d) => d.name === 'Lobby');
+  assert.ok(lobby?.uuid, `no Lobby among the partner's doors: ${JSON.stringify(doors)}`);
+  const { stdout } = await promisify(execFile)(resolve(BIN), ['sim', 'phone-unlock', '--api', BASE, '--sim-db', SIM_DB,
+    '--store', join(work, 'phone.sqlite'), '--client-id', clientId, '--client-secret', clientSecret,
+    '--email', 'ada@example.com', '--manager-token', TOKEN, '--door', lobby.uuid], { timeout: 120_000 })
+    .catch((error) => assert.fail(`phone-unlock failed (${error.code}): ${error.stderr}${error.stdout}`));
+  assert.match(stdout, new RegExp(`^unlocked ${lobby.uuid}$`, 'm'));
+  await page.goto(`${BASE}/manager/outbox`);
+  await page.getByText('ada@example.com').first().waitFor();
+  await shot(page, 'outbox-after-unlock');
   console.log(`browser test passed; screenshots in ${SHOTS}`);
 }
 
@@ -222,4 +240,5 @@ try {
   await browser?.close().catch(() => {});
   sim.kill();
   rmSync(profile, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
 }
