@@ -42,11 +42,6 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         schema::migrate(&mut conn)?;
-        // Performance (docs/performance.md): the doorcode uniqueness check looks a code up by door; without
-        // this index it scans every access of the door on each invite. Belongs in the next migration.
-        conn.execute_batch(
-            "CREATE INDEX IF NOT EXISTS accesses_door_doorcode ON accesses(door_uuid, doorcode)",
-        )?;
         Ok(Db { conn: Arc::new(Mutex::new(conn)) })
     }
 

@@ -200,6 +200,11 @@ const MIGRATIONS: &[&str] = &[
         expires_at TEXT NOT NULL
     );
     "#,
+    // 6: the doorcode uniqueness check looks a code up by door (docs/performance.md); `IF NOT EXISTS`
+    // because databases opened by an earlier build got this index outside the migrations.
+    r#"
+    CREATE INDEX IF NOT EXISTS accesses_door_doorcode ON accesses(door_uuid, doorcode);
+    "#,
 ];
 
 /// The schema version a fully migrated database has.
