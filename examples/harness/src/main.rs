@@ -7,6 +7,7 @@ mod demo;
 mod duration;
 mod phone_sync;
 mod phone_unlock;
+mod sim_phone;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;

@@ -10,14 +10,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::sim_phone::PhoneArgs;
 use anyhow::Context;
+use latchkey::SecretString;
 use latchkey::api::{ApiConfig, UserSession};
 use latchkey::ble::{SoftwareSigner, Timeouts};
 use latchkey::client::{DoorClient, DoorClientConfig};
-use latchkey::{SecretString, SystemClock};
-use latchkey_sim::backend::db::Db;
-use latchkey_sim::link::{LinkModel, MemoryTransport};
-use latchkey_sim::locks::LockRegistry;
+use latchkey_sim::link::LinkModel;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -39,15 +38,9 @@ pub struct SessionFile {
 /// What `phone-sync` is told.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The simulator's base URL.
-    #[arg(long)]
-    pub api: String,
-    /// The simulator's SQLite file (its virtual locks).
-    #[arg(long)]
-    pub sim_db: String,
-    /// The phone's store file.
-    #[arg(long)]
-    pub store: PathBuf,
+    /// The simulator and the phone's store.
+    #[command(flatten)]
+    pub phone: PhoneArgs,
     /// A JSON file: client_id, access_token, refresh_token, expires_at, device_key (hex).
     #[arg(long)]
     pub session: PathBuf,
@@ -124,10 +117,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .and_then(|bytes| bytes.try_into().ok())
         .context("device_key must be 32 bytes of hex")?;
 
-    let db = Db::open(&args.sim_db)
-        .with_context(|| format!("could not open the simulator database {}", args.sim_db))?;
-    let registry = LockRegistry::new(db, Arc::new(SystemClock));
-    let transport = MemoryTransport::new(registry);
+    let transport = args.phone.memory_transport()?;
     transport.set_model(LinkModel { mtu: args.mtu, ..LinkModel::default() });
     transport.set_packet_delay(Duration::from_millis(args.packet_delay_ms));
 
@@ -137,14 +127,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         expires_at: file.expires_at,
     };
     let api = if args.api_delay_ms == 0 {
-        args.api.clone()
+        args.phone.api.clone()
     } else {
-        slow_proxy(&args.api, Duration::from_millis(args.api_delay_ms)).await?
+        slow_proxy(&args.phone.api, Duration::from_millis(args.api_delay_ms)).await?
     };
     let config = DoorClientConfig {
         api: ApiConfig::parse(&api)?,
         client_id: file.client_id,
-        store_path: args.store,
+        store_path: args.phone.store,
         transport: Arc::new(transport),
         signer: Arc::new(SoftwareSigner::from_secret_bytes(key).context("device key")?),
         timeouts: Timeouts { exchange: Duration::from_secs(60), ..Timeouts::default() },

@@ -6,32 +6,23 @@
 //! outbox with the manager token), a `DoorClient` is set up with a fresh software key, fetches the
 //! user's locks and unlocks `--door`. It prints `unlocked <door>` on success.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use latchkey::SystemClock;
 use latchkey::api::{ApiConfig, AuthClient, ManagerClient};
 use latchkey::ble::{SoftwareSigner, Timeouts};
 use latchkey::client::{DoorClient, DoorClientConfig};
 use latchkey::model::MessageKind;
-use latchkey_sim::backend::db::Db;
-use latchkey_sim::link::MemoryTransport;
-use latchkey_sim::locks::LockRegistry;
+
+use crate::sim_phone::PhoneArgs;
 
 /// What `phone-unlock` is told.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The simulator's base URL.
-    #[arg(long)]
-    pub api: String,
-    /// The simulator's SQLite file (its virtual locks).
-    #[arg(long)]
-    pub sim_db: String,
-    /// The phone's store file.
-    #[arg(long)]
-    pub store: PathBuf,
+    /// The simulator and the phone's store.
+    #[command(flatten)]
+    pub phone: PhoneArgs,
     /// The partner application's OAuth client id.
     #[arg(long)]
     pub client_id: String,
@@ -51,7 +42,7 @@ pub struct Args {
 
 /// Signs the user in, sets the phone up and unlocks the door.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let api = ApiConfig::parse(&args.api)?;
+    let api = ApiConfig::parse(&args.phone.api)?;
     let auth = AuthClient::new(api.clone(), args.client_id.clone(), args.client_secret)?;
     let manager = ManagerClient::new(api.clone(), args.manager_token)?;
     auth.passwordless_start(&args.email).await.context("passwordless start")?;
@@ -65,14 +56,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let otp: String = otp_mail.content.chars().filter(char::is_ascii_digit).take(6).collect();
     let session = auth.exchange_otp(&args.email, otp).await.context("exchanging the one-time code")?;
 
-    let db = Db::open(&args.sim_db)
-        .with_context(|| format!("could not open the simulator database {}", args.sim_db))?;
-    let registry = LockRegistry::new(db, Arc::new(SystemClock));
-    let transport = MemoryTransport::new(registry);
+    let transport = args.phone.memory_transport()?;
     let config = DoorClientConfig {
         api,
         client_id: args.client_id,
-        store_path: args.store,
+        store_path: args.phone.store,
         transport: Arc::new(transport),
         signer: Arc::new(SoftwareSigner::generate().context("device key")?),
         timeouts: Timeouts { exchange: Duration::from_secs(60), ..Timeouts::default() },
