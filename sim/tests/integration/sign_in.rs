@@ -76,3 +76,23 @@ async fn an_unknown_grant_type_is_a_400() {
     assert_eq!(response.json()["error"], "unsupported_grant_type");
     assert!(response.message().contains("client_credentials"), "{}", response.message());
 }
+
+#[tokio::test]
+async fn a_managers_user_reaches_a_partner_app_only_once_the_key_is_the_partners_and_enabled() {
+    let world = World::start().await;
+    let mail_room = world.p.doors.mail_room.clone();
+    // Mission Control invites a resident to the mail room; the only key of the partner's holding that
+    // door is not enabled yet.
+    world.manager_grant("mail@example.com", &[&mail_room], latchkey::model::Role::Resident, None).await;
+    let auth = AuthClient::new(world.config(), world.p.a.client_id.clone(), world.p.a.client_secret.clone())
+        .expect("auth client");
+    let refused = auth.passwordless_start("mail@example.com").await.expect_err("no usable key yet");
+    assert_eq!(refused.code(), Some("extensibility_error"), "{refused:?}");
+
+    world.manager.enable_key(&world.p.keys.a_disabled.uuid).await.expect("enable the partner's key");
+    let (auth, session) = world.sign_in("mail@example.com").await;
+    let me =
+        latchkey::api::UserClient::new(world.config(), auth.token_source(&session)).expect("user client");
+    let locks = me.locks(None).await.expect("the user's locks");
+    assert!(locks.locks.iter().any(|lock| lock.door_uuid == mail_room.uuid), "{locks:?}");
+}
