@@ -32,7 +32,8 @@ pub enum TokenRequest {
         otp: SecretString,
         /// Always `email`.
         realm: String,
-        /// `openid profile email offline_access`.
+        /// `openid profile email offline_access` (the default when empty or left out).
+        #[serde(default)]
         scope: String,
     },
     /// Trade a refresh token for a new access token.

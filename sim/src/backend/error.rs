@@ -25,6 +25,9 @@ pub enum AppError {
     /// 409: conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// 413: the request body is larger than [`super::extract::MAX_BODY_BYTES`].
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// 422: an Idempotency-Key reused with a different request.
     #[error("{0}")]
     IdempotencyKeyReused(String),
@@ -66,6 +69,9 @@ impl IntoResponse for AppError {
             AppError::Forbidden(message) => (StatusCode::FORBIDDEN, ErrorBody::message(message)),
             AppError::NotFound(message) => (StatusCode::NOT_FOUND, ErrorBody::message(message)),
             AppError::Conflict(message) => (StatusCode::CONFLICT, ErrorBody::message(message)),
+            AppError::PayloadTooLarge(message) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, ErrorBody::message(message))
+            }
             AppError::IdempotencyKeyReused(message) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorBody { message, error: Some("idempotency_key_reused".into()), error_description: None },

@@ -5,7 +5,11 @@ use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_LENGTH;
 use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::error::AppError;
@@ -22,16 +26,41 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            AppError::BadRequest(format!("could not read the request body: {rejection}"))
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                AppError::BadRequest(format!("could not read the request body: {rejection}"))
+            }
         })?;
         parse_json(&bytes).map(JsonBody)
     }
 }
 
+/// The 413 of a body over [`MAX_BODY_BYTES`] (the router's body limit refuses it before it is buffered).
+pub fn too_large() -> AppError {
+    AppError::PayloadTooLarge(format!(
+        "the request body is larger than {MAX_BODY_BYTES} bytes: send less (split a large upload into batches)"
+    ))
+}
+
+/// Middleware: a request that announces a body over [`MAX_BODY_BYTES`] (`Content-Length`) gets the JSON 413
+/// before anything reads it; a chunked one is stopped by the router's `DefaultBodyLimit` as it is read.
+pub async fn refuse_oversized_bodies(request: Request, next: Next) -> Response {
+    let announced = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return too_large().into_response();
+    }
+    next.run(request).await
+}
+
 /// Parses a JSON body with an error message that names the problem (field, type, position).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(AppError::BadRequest(format!("the request body is larger than {MAX_BODY_BYTES} bytes")));
+        return Err(too_large());
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::BadRequest("the request body is empty: send a JSON object".into()));

@@ -68,10 +68,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     };
     let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
-        Err(_) => {
-            return AppError::BadRequest(format!("the request body is larger than {MAX_BODY_BYTES} bytes"))
-                .into_response();
-        }
+        Err(_) => return super::extract::too_large().into_response(),
     };
     let mut hasher = Sha256::new();
     hasher.update(parts.uri.path().as_bytes());

@@ -11,7 +11,8 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 BASE="http://127.0.0.1:$PORT"
 DB=$(mktemp -d)/walkthrough.db
 LOG=$(mktemp)
-"$BIN" sim serve --addr "127.0.0.1:$PORT" --db "$DB" --manager-token walkthrough-token >"$LOG" 2>&1 &
+# Everything the simulator logs, at the most verbose level, is kept: the last check scans it for secrets.
+RUST_LOG=trace "$BIN" sim serve --addr "127.0.0.1:$PORT" --db "$DB" --manager-token walkthrough-token >"$LOG" 2>&1 &
 SIM=$!
 trap 'kill $SIM 2>/dev/null || true' EXIT
 
@@ -153,5 +154,27 @@ call DELETE "/access/sdk/v1/users/00000000-0000-0000-0000-000000000000/doors/$LO
 call GET /manager/v1/outbox "$M"; expect 200 "outbox"
 check 'any(m["recipient"] == "grace@example.com" and m["kind"] == "WELCOME" for m in d["messages"])' "welcome email sent"
 check 'any(m["channel"] == "SMS" and m["recipient"] == "+14155550100" for m in d["messages"])' "doorcode texted"
+
+# Grace signs in without a password, as the partner's app does for her: a one-time code by email, a user token.
+call POST /passwordless/start "" "{\"client_id\":\"$CLIENT_ID\",\"client_secret\":\"$CLIENT_SECRET\",\"email\":\"grace@example.com\",\"connection\":\"email\",\"send\":\"code\"}"
+expect 200 "passwordless start"
+call GET /manager/v1/outbox "$M"; expect 200 "outbox with the one-time code"
+OTP=$(json '[m for m in d["messages"] if m["kind"] == "OTP"][-1]["content"]' | grep -oE '[0-9]{6}' | head -1)
+call POST /v1/oauth/token "" "{\"grant_type\":\"http://auth0.com/oauth/grant-type/passwordless/otp\",\"client_id\":\"$CLIENT_ID\",\"client_secret\":\"$CLIENT_SECRET\",\"username\":\"grace@example.com\",\"otp\":\"$OTP\",\"realm\":\"email\"}"
+expect 200 "one-time code for a user token"
+USER_TOKEN=$(json 'd["access_token"]'); REFRESH=$(json 'd["refresh_token"]'); ID_TOKEN=$(json 'd["id_token"]')
+call GET /access/sdk/v1/me/locks "$USER_TOKEN"; expect 200 "Grace's locks with her token"
+call GET /access/sdk/v1/doors "$USER_TOKEN"; expect 403 "a user token on a partner endpoint"
+call POST /v1/oauth/token "" "{\"grant_type\":\"refresh_token\",\"client_id\":\"$CLIENT_ID\",\"refresh_token\":\"$REFRESH\"}"
+expect 200 "refresh"; RENEWED=$(json 'd["access_token"]')
+
+# Secrets never reach the logs: every credential and doorcode issued above is absent from the server's log.
+call POST /access/sdk/v2/users "$TOKEN" "$INVITE"; expect 200 "read Grace's doorcodes"
+CODES=$(json '" ".join(a["doorcode"]["code"] for a in d["accesses"] if a["doorcode"]["code"])')
+[ -s "$LOG" ] || { echo "FAIL: the simulator logged nothing at trace level"; exit 1; }
+for SECRET in "$M" "$CLIENT_SECRET" "$TOKEN" "$OTP" "$USER_TOKEN" "$REFRESH" "$ID_TOKEN" "$RENEWED" $CODES; do
+  if grep -qF -- "$SECRET" "$LOG"; then echo "FAIL: a secret (${#SECRET} characters) appears in the simulator's log"; exit 1; fi
+done
+echo "ok   no token, client secret, one-time code or doorcode in $(wc -l <"$LOG") lines of trace log"
 
 echo "walkthrough passed"

@@ -19,6 +19,7 @@ mod notifications;
 mod pagination;
 mod patch_revoke;
 mod persistence;
+mod security;
 mod sign_in;
 mod tokens;
 mod upsert;
