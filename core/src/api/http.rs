@@ -153,6 +153,9 @@ impl Http {
         let idempotency_key = (call.method == Method::POST).then(|| Uuid::new_v4().to_string());
         let mut attempt: u32 = 0;
         let mut refreshed = false;
+        // An earlier attempt may have been applied although its answer was lost (a broken exchange or a
+        // 5xx): a DELETE then finds nothing to delete.
+        let mut maybe_applied = false;
         loop {
             attempt += 1;
             let bearer = match auth {
@@ -190,6 +193,7 @@ impl Http {
                 Ok(response) => response,
                 Err(error) => {
                     if self.retry.allows_another(attempt) {
+                        maybe_applied = true;
                         let kind = ApiError::from_transport(error, &endpoint, attempt);
                         tracing::debug!(%endpoint, attempt, error = %kind, "transport failure, retrying");
                         self.pause(attempt, None).await;
@@ -202,6 +206,11 @@ impl Http {
 
             if status.is_success() {
                 return Ok(Success { status, body });
+            }
+            if status == StatusCode::NOT_FOUND && call.method == Method::DELETE && maybe_applied {
+                // What was to be deleted is gone, by this call's earlier attempt: the caller's goal is met.
+                tracing::debug!(%endpoint, attempt, "404 on a retried DELETE: already deleted");
+                return Ok(Success { status: StatusCode::NO_CONTENT, body: Vec::new() });
             }
             if status == StatusCode::UNAUTHORIZED
                 && !refreshed
@@ -216,6 +225,7 @@ impl Http {
                 continue;
             }
             if status.is_server_error() && self.retry.allows_another(attempt) {
+                maybe_applied = true;
                 self.pause(attempt, retry_after).await;
                 continue;
             }

@@ -11,7 +11,8 @@
 //! Every client is built from an [`ApiConfig`], is cheap to clone, and is `Send + Sync`. Requests are
 //! validated with the rules of [`crate::model::validation`] before they are sent; transient failures
 //! (connection errors, timeouts, 5xx) are retried with backoff, POSTs included, each logical POST carrying
-//! one `Idempotency-Key` on all its attempts. No token, secret or code ever appears in an error, a log line
+//! one `Idempotency-Key` on all its attempts; a retried DELETE that finds nothing left to delete (its earlier
+//! attempt was applied, the answer lost) succeeds. No token, secret or code ever appears in an error, a log line
 //! or `Debug` output.
 //!
 //! ```no_run

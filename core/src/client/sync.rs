@@ -3,11 +3,11 @@
 //! before any upload; an upload leaves the outbox only once the backend answered.
 
 use latchkey_protocol::sync::{Delta, TIME_TOKEN_LEN};
-use latchkey_protocol::sync_session::MAX_DELTAS_PER_SYNC;
+use latchkey_protocol::sync_session::{MAX_DELTAS_PER_SYNC, SEALED_BATCH_MAX};
 
 use super::{ClientError, Inner};
 use crate::ble::{self, DeltaOutcome, SyncFlowError, Timeouts};
-use crate::model::{LogBatchUpload, UploadLogsRequest};
+use crate::model::{LogBatchUpload, MAX_BODY_BYTES, UploadLogsRequest};
 
 /// What one [`super::DoorClient::sync`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -141,33 +141,37 @@ impl Inner {
         };
         let total = pending.len();
         let mut acknowledged = 0;
-        for upload in pending {
-            let request = UploadLogsRequest {
-                hello: hex::encode(&upload.hello),
-                batches: upload
-                    .batches
-                    .iter()
-                    .map(|(index, sealed)| LogBatchUpload { index: *index, sealed: hex::encode(sealed) })
-                    .collect(),
-                last_applied_seq: Some(upload.last_applied_seq),
-                battery_percent: Some(upload.battery_percent),
-            };
-            match self.api.upload_logs(&upload.door_uuid, &request).await {
-                Ok(_) => {
-                    if self.store.ack_logs(upload.id).is_err() {
-                        break;
-                    }
-                    acknowledged += 1;
-                }
-                Err(error) => {
+        'uploads: for upload in pending {
+            // A full lock log is ten sealed batches, more than one request body may carry: send the
+            // batches in order, a few per request (the backend continues its chain from what it stored, and
+            // counts a repeated entry as a duplicate), and acknowledge the upload once all are stored.
+            for batches in upload.batches.chunks(BATCHES_PER_UPLOAD) {
+                let request = UploadLogsRequest {
+                    hello: hex::encode(&upload.hello),
+                    batches: batches
+                        .iter()
+                        .map(|(index, sealed)| LogBatchUpload { index: *index, sealed: hex::encode(sealed) })
+                        .collect(),
+                    last_applied_seq: Some(upload.last_applied_seq),
+                    battery_percent: Some(upload.battery_percent),
+                };
+                if let Err(error) = self.api.upload_logs(&upload.door_uuid, &request).await {
                     tracing::info!(%error, "log upload failed; it stays queued");
-                    break;
+                    break 'uploads;
                 }
             }
+            if self.store.ack_logs(upload.id).is_err() {
+                break;
+            }
+            acknowledged += 1;
         }
         (acknowledged, total - acknowledged)
     }
 }
+
+/// Sealed log batches per upload request: as many as fit [`MAX_BODY_BYTES`] as hex, with room for the rest
+/// of the request (8 of 3,602 bytes each).
+const BATCHES_PER_UPLOAD: usize = (MAX_BODY_BYTES - 1024) / (2 * SEALED_BATCH_MAX + 64);
 
 /// A passive sync waits less: it must not hold the user up.
 fn passive_timeouts(timeouts: &Timeouts) -> Timeouts {

@@ -33,3 +33,7 @@ pub const PARTNER_AUDIENCE: &str = "https://rest.latchaccess.com/access/sdk";
 
 /// The OAuth grant type of the passwordless one-time-code exchange.
 pub const PASSWORDLESS_OTP_GRANT: &str = "http://auth0.com/oauth/grant-type/passwordless/otp";
+
+/// The largest request body the backend accepts, in bytes (a larger one is a 413). Clients split what
+/// could exceed it, such as a lock's log backlog, into several requests.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;

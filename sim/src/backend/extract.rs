@@ -14,8 +14,8 @@ use serde::de::DeserializeOwned;
 
 use super::error::AppError;
 
-/// The largest request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The largest request body accepted, in bytes (the contract's limit, shared with the client).
+pub use latchkey::model::MAX_BODY_BYTES;
 
 /// A JSON request body. Content-Type is not required; the body must parse as `T`.
 #[derive(Debug)]

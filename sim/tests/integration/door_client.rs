@@ -322,6 +322,44 @@ async fn access_logs_show_the_unlocks_after_they_reach_the_backend() {
 }
 
 #[tokio::test]
+async fn a_full_lock_log_reaches_the_backend_in_bounded_uploads() {
+    let rig = Rig::start().await;
+    let rooftop = rig.w.p.doors.tokyo_rooftop.clone();
+    rig.activate(&rooftop, "LK-ROOF-3").await;
+    let request = permanent("busy@example.com", &[&rooftop], rig.w.now());
+
+    let view = rig.w.a.create_user_v2(&request).await.expect("invite");
+    let code = view.accesses[0].doorcode.code.clone().expect("a PERMANENT doorcode");
+    let phone = rig.phone("busy@example.com", "busy").await;
+    phone.fetch_locks().await.expect("fetch");
+    phone.sync(&rooftop.uuid).await.expect("the lock learns the code");
+    // A busy offline door: its log fills up (512 entries, ten sealed batches, about 72 KB as hex).
+    let locks = &rig.w.sim.state().locks;
+    for _ in 0..latchkey_protocol::eventlog::LOG_CAPACITY {
+        locks.with_lock(&rooftop.uuid, |lock| lock.enter_code(&code)).expect("lock");
+    }
+    let on_lock: Vec<u64> = locks
+        .with_lock(&rooftop.uuid, |lock| lock.pending_log().iter().map(|e| e.seq).collect())
+        .expect("lock");
+    assert!(on_lock.len() >= 500, "the log is (nearly) full: {}", on_lock.len());
+    let summary = phone.sync(&rooftop.uuid).await.expect("sync");
+    assert_eq!(summary.log_uploads_pending, 0, "the whole backlog was uploaded: {summary:?}");
+    let stored =
+        rig.w.sim.state().db.read(|conn| lockside::stored_entries(conn, &rooftop.uuid)).expect("entries");
+    let stored_seqs: std::collections::HashSet<u64> = stored.iter().map(|entry| entry.seq).collect();
+    assert!(
+        on_lock.iter().all(|seq| stored_seqs.contains(seq)),
+        "every entry of the lock reached the backend"
+    );
+    let granted = stored
+        .iter()
+        .filter(|entry| entry.record.kind == latchkey_protocol::eventlog::EventKind::DOORCODE_GRANTED);
+    assert!(granted.count() >= 500, "the typed codes are among them");
+    let seqs: Vec<u64> = stored.iter().map(|entry| entry.seq).collect();
+    assert!(seqs.windows(2).all(|pair| pair[1] == pair[0] + 1), "one unbroken chain");
+}
+
+#[tokio::test]
 async fn guests_are_invited_with_per_lock_results_listed_and_revoked() {
     let rig = Rig::start().await;
     let doors = &rig.w.p.doors;

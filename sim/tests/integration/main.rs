@@ -15,6 +15,7 @@ mod idempotency;
 mod isolation;
 mod locks;
 mod me;
+mod network_faults;
 mod notifications;
 mod pagination;
 mod patch_revoke;
