@@ -53,6 +53,20 @@ pub struct VirtualLock {
     last_token: Option<Vec<u8>>,
     tickets: TicketTable,
     battery_percent: u8,
+    /// A test control: the power fails at the next save, which never reaches flash, nor any later one.
+    power_cut: PowerCut,
+}
+
+/// Whether a test has cut the lock's power (see [`VirtualLock::cut_power_at_next_save`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum PowerCut {
+    /// Powered.
+    #[default]
+    None,
+    /// The next save fails.
+    AtNextSave,
+    /// Off: nothing is saved until the lock is loaded again (the registry's `reload_all`).
+    Off,
 }
 
 impl std::fmt::Debug for VirtualLock {
@@ -210,6 +224,7 @@ impl VirtualLock {
             last_token: p.clock.last_token,
             tickets: TicketTable::new(),
             battery_percent: p.battery_percent,
+            power_cut: PowerCut::None,
         }))
     }
 
@@ -257,9 +272,30 @@ impl VirtualLock {
         self.db.write(|tx| write_row(tx, &self.door_uuid, &state, now))
     }
 
-    fn save_or_log(&self) {
-        if let Err(error) = self.save() {
+    /// A test control: the power fails in the middle of the next state change, after the lock changed its
+    /// state in RAM and before it reached flash. The lock keeps answering from RAM (as a dying lock might)
+    /// but saves nothing more; loading it again (the registry's `reload_all`) is the power coming back.
+    pub fn cut_power_at_next_save(&mut self) {
+        self.power_cut = PowerCut::AtNextSave;
+    }
+
+    fn save_or_log(&mut self) {
+        if let Err(error) = self.persist()
+            && !matches!(error, LockError::Closed)
+        {
             tracing::error!(door = %self.door_uuid, %error, "could not save the virtual lock");
+        }
+    }
+
+    /// Saves, unless a test cut the power: then nothing reaches flash and the lock goes dark
+    /// ([`LockError::Closed`]: its connection drops).
+    fn persist(&mut self) -> Result<(), LockError> {
+        match self.power_cut {
+            PowerCut::None => self.save(),
+            PowerCut::AtNextSave | PowerCut::Off => {
+                self.power_cut = PowerCut::Off;
+                Err(LockError::Closed)
+            }
         }
     }
 
@@ -271,6 +307,11 @@ impl VirtualLock {
     /// The lock id (the door uuid's bytes).
     pub fn lock_id(&self) -> [u8; 16] {
         self.identity.lock_id
+    }
+
+    /// The key the lock checks deltas and time tokens with (the backend's public key).
+    pub fn backend_key(&self) -> &PublicKey {
+        &self.identity.backend_key
     }
 
     /// The last applied delta seq.
@@ -487,7 +528,7 @@ impl VirtualLock {
         if outcomes.iter().any(|(_, o)| *o == DeltaOutcome::Refused(refusal::BAD_SIGNATURE)) {
             tracing::warn!(door = %self.door_uuid, "a sync carried a delta with a bad signature");
         }
-        self.save()?;
+        self.persist()?;
         let now = self.lock_clock.now();
         let (more_logs, sealed_logs) = self.log_batch(hello, 0)?;
         Ok(SyncReport {

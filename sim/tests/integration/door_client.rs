@@ -13,6 +13,7 @@ use latchkey::client::{ClientError, DoorClient, DoorClientConfig, ProximitySetti
 use latchkey::model::{
     AccessMethod, AccessResult, ActivateDoorRequest, DeviceType, DoorView, InviteGuestRequest, PasscodeType,
 };
+use latchkey_protocol::sync::Delta;
 use latchkey_sim::backend::lockside;
 use latchkey_sim::link::{Faults, MemoryTransport};
 use tokio::sync::broadcast;
@@ -459,6 +460,123 @@ async fn an_explicit_unlock_wins_over_a_proximity_unlock_in_flight() {
     assert_eq!(next_event(&mut events).await, UnlockEvent::Started { lock_id: doors.lobby.uuid.clone() });
     assert_eq!(next_event(&mut events).await, UnlockEvent::Success { lock_id: doors.lobby.uuid.clone() });
     phone.stop_proximity_unlock();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_calls_from_many_threads_neither_deadlock_nor_fail() {
+    let rig = Rig::start().await;
+    let doors = &rig.w.p.doors;
+    rig.invite("busy@example.com", &[&doors.lobby, &doors.unit_4b], true).await;
+    let phone = Arc::new(rig.phone("busy@example.com", "busy").await);
+    phone.fetch_locks().await.expect("fetch");
+    let (lobby, unit) = (doors.lobby.uuid.clone(), doors.unit_4b.uuid.clone());
+    let runtime = tokio::runtime::Handle::current();
+    // 100 calls of every kind: 50 from tasks of the runtime, 50 from plain OS threads blocking on it.
+    let call = move |phone: Arc<DoorClient>, n: usize, lobby: String, unit: String| async move {
+        let door = if n.is_multiple_of(2) { lobby } else { unit };
+        let outcome = match n % 6 {
+            0 => phone.unlock(&door).await.map(|()| "unlock"),
+            1 => phone.sync(&door).await.map(|_| "sync"),
+            2 => phone.fetch_locks().await.map(|_| "fetch"),
+            3 => phone.access_logs(&door).await.map(|_| "access logs"),
+            4 => phone.guests().await.map(|_| "guests"),
+            _ => phone.locks().map(|_| "locks"),
+        };
+        (n, outcome)
+    };
+    let mut tasks = Vec::new();
+    for n in 0..50 {
+        tasks.push(tokio::spawn(call(phone.clone(), n, lobby.clone(), unit.clone())));
+    }
+    let threads: Vec<_> = (50..100)
+        .map(|n| {
+            let (runtime, phone, lobby, unit) = (runtime.clone(), phone.clone(), lobby.clone(), unit.clone());
+            std::thread::spawn(move || runtime.block_on(call(phone, n, lobby, unit)))
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(
+            tokio::time::timeout(StdDuration::from_secs(60), task).await.expect("no deadlock").expect("task"),
+        );
+    }
+    for thread in threads {
+        outcomes
+            .push(tokio::task::spawn_blocking(move || thread.join().expect("thread")).await.expect("join"));
+    }
+    let (mut succeeded, mut in_progress) = (0, 0);
+    for (n, outcome) in outcomes {
+        match outcome {
+            Ok(_) => succeeded += 1,
+            Err(ClientError::UnlockInProgress) => in_progress += 1,
+            Err(error) => panic!("call {n} failed with an undocumented error: {error:?}"),
+        }
+    }
+    assert_eq!(succeeded + in_progress, 100);
+    assert!(succeeded >= 100 - 17, "only unlocks may be refused while another runs: {in_progress} refused");
+    phone.unlock(&lobby).await.expect("the client still works afterwards");
+}
+
+#[tokio::test]
+async fn a_lock_losing_power_anywhere_in_a_sync_keeps_its_old_or_its_new_state() {
+    let rig = Rig::start().await;
+    let rooftop = rig.w.p.doors.tokyo_rooftop.clone();
+    rig.activate(&rooftop, "LK-ROOF-4").await;
+    for n in 0..3 {
+        rig.invite(&format!("tenant{n}@example.com"), &[&rooftop], false).await;
+    }
+    let phone = rig.phone("tenant0@example.com", "tenant0").await;
+    phone.fetch_locks().await.expect("fetch");
+    let state = rig.w.sim.state();
+    let flash = |door: &str| {
+        // The power comes back: the lock is what its flash holds.
+        state.locks.reload_all();
+        state.locks.with_lock(door, |lock| lock.sync_state().clone()).expect("lock")
+    };
+    let (old, key) = state
+        .locks
+        .with_lock(&rooftop.uuid, |lock| (lock.sync_state().clone(), *lock.backend_key()))
+        .expect("lock");
+    // Every state the lock may be in: the old one, and the one after each delta in order.
+    let now = rig.w.now();
+    let deltas = state
+        .db
+        .write(|tx| {
+            lockside::pending_deltas(tx, &state.lock_keys, &rooftop.uuid, old.last_applied_seq(), now)
+        })
+        .expect("deltas");
+    let mut states = vec![old];
+    for bytes in &deltas {
+        let mut next = states.last().expect("a state").clone();
+        next.apply(&Delta::decode(bytes).expect("a delta"), &key).expect("applies");
+        states.push(next);
+    }
+    assert!(states.len() >= 4, "three invites, three deltas at least: {}", deltas.len());
+
+    // The power fails as the lock saves what the sync changed, the link cut after 1, 2, … packets.
+    for cut in 1..=8u32 {
+        rig.transport.set_faults(Faults { disconnect_after_packets: Some(cut), drop_notifications: false });
+        state.locks.with_lock(&rooftop.uuid, |lock| lock.cut_power_at_next_save()).expect("lock");
+        let _ = phone.sync(&rooftop.uuid).await;
+        rig.transport.set_faults(Faults::default());
+        let after = flash(&rooftop.uuid);
+        assert!(states.contains(&after), "cut {cut}: seq {} is not a whole state", after.last_applied_seq());
+        assert_eq!(&after, &states[0], "cut {cut}: nothing reached flash, so nothing was applied");
+    }
+    // The power holds: the phone carries every delta again and the lock ends in the newest state.
+    let summary = phone.sync(&rooftop.uuid).await.expect("sync");
+    assert_eq!(summary.deltas_refused, 0, "{summary:?}");
+    assert_eq!(
+        summary.deltas_applied as usize,
+        deltas.len(),
+        "none was taken as applied before: {summary:?}"
+    );
+    assert_eq!(&flash(&rooftop.uuid), states.last().expect("newest"), "{summary:?}");
+    for n in 0..3 {
+        let tenant = rig.phone(&format!("tenant{n}@example.com"), &format!("tenant{n}b")).await;
+        tenant.fetch_locks().await.expect("fetch");
+        tenant.unlock(&rooftop.uuid).await.expect("every tenant's access reached the lock");
+    }
 }
 
 #[tokio::test]
