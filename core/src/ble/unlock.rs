@@ -154,6 +154,7 @@ fn abort_words(reason: AbortReason) -> &'static str {
         AbortReason::UnknownTicket => "it did not know the resumption ticket",
         AbortReason::BadTicketMac => "the resumption ticket did not verify",
         AbortReason::UnexpectedMessage => "it did not expect that message",
+        AbortReason::ChallengeExpired => "the request came too late after connecting (try again)",
     }
 }
 

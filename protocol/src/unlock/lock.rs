@@ -100,6 +100,12 @@ enum State {
     Done,
 }
 
+/// How long a `Hello`'s challenge stays valid at the lock: the phone's request must arrive within this
+/// many milliseconds. A real unlock needs about 120 ms of radio time at a 30 ms connection interval plus
+/// the phone's signature (up to about a second in a StrongBox); 5 s leaves room for both and bounds how
+/// long a relay may take.
+pub const CHALLENGE_VALIDITY_MS: u64 = 5_000;
+
 /// One connection's lock-side session.
 #[derive(Debug)]
 pub struct LockSession {
@@ -136,7 +142,30 @@ impl LockSession {
         &self.hello
     }
 
-    /// Handles one message from the phone at lock time `now`.
+    /// Handles one message from the phone at lock time `now`, `elapsed_ms` after this session's `Hello` was
+    /// sent (measured on the lock's monotonic tick counter, never its settable clock). A request later than
+    /// [`CHALLENGE_VALIDITY_MS`] is refused with `Abort(ChallengeExpired)` and ends the session: the
+    /// challenge is stale, whatever the request holds (docs/protocol.md §10, relay window).
+    #[allow(clippy::too_many_arguments)]
+    pub fn handle_within(
+        &mut self,
+        identity: &LockIdentity,
+        message: &[u8],
+        now: u32,
+        elapsed_ms: u64,
+        revoked: &dyn RevocationCheck,
+        tickets: &mut TicketTable,
+    ) -> LockReply {
+        if elapsed_ms > CHALLENGE_VALIDITY_MS {
+            self.state = State::Done;
+            let path = if message.first() == Some(&TYPE_RESUME_REQUEST) { Path::Resume } else { Path::Full };
+            return self.abort(now, path, AbortReason::ChallengeExpired, true);
+        }
+        self.handle(identity, message, now, revoked, tickets)
+    }
+
+    /// Handles one message from the phone at lock time `now`, with no relay window: for callers that check
+    /// the challenge's age themselves (tests and vectors). A lock uses [`LockSession::handle_within`].
     pub fn handle(
         &mut self,
         identity: &LockIdentity,

@@ -239,6 +239,9 @@ pub enum AbortReason {
     BadTicketMac,
     /// The message is not expected now (`0x05`).
     UnexpectedMessage,
+    /// The request came later than [`super::CHALLENGE_VALIDITY_MS`] after the `Hello` (`0x06`): a slow relay,
+    /// or a phone that stalled. Connect again for a fresh challenge.
+    ChallengeExpired,
 }
 
 impl AbortReason {
@@ -250,6 +253,7 @@ impl AbortReason {
             AbortReason::UnknownTicket => 0x03,
             AbortReason::BadTicketMac => 0x04,
             AbortReason::UnexpectedMessage => 0x05,
+            AbortReason::ChallengeExpired => 0x06,
         }
     }
 
@@ -261,6 +265,7 @@ impl AbortReason {
             0x03 => AbortReason::UnknownTicket,
             0x04 => AbortReason::BadTicketMac,
             0x05 => AbortReason::UnexpectedMessage,
+            0x06 => AbortReason::ChallengeExpired,
             _ => return Err(ProtocolError::Malformed { what: "abort reason" }),
         })
     }

@@ -25,7 +25,8 @@ pub use keys::{
     FullKeys, RESUME_LABEL, ResumeKeys, ResumptionSecret, UNLOCK_LABEL, full_keys, resume_keys, resume_mac,
 };
 pub use lock::{
-    EventOutcome, LockIdentity, LockRandom, LockReply, LockSession, RevocationCheck, UnlockEvent,
+    CHALLENGE_VALIDITY_MS, EventOutcome, LockIdentity, LockRandom, LockReply, LockSession, RevocationCheck,
+    UnlockEvent,
 };
 pub use messages::{
     AbortReason, Command, FULL_REQUEST_MAX, FULL_REQUEST_MIN, FullRequest, HELLO_LEN, Hello, MAX_COMMAND_LEN,

@@ -649,3 +649,35 @@ fn mutated_messages_never_panic_either_side() {
         }
     }
 }
+
+#[test]
+fn a_request_later_than_the_challenge_validity_is_refused_and_one_in_time_is_granted() {
+    // Relay window: the same valid request, held back by a relay for longer than the challenge lives.
+    let lock = lock_identity();
+    for (elapsed_ms, granted) in [(CHALLENGE_VALIDITY_MS, true), (CHALLENGE_VALIDITY_MS + 1, false)] {
+        let mut tickets = TicketTable::new();
+        let random = LockRandom { challenge: [3; 16], ticket_id: [4; 16] };
+        let mut session = LockSession::new(LOCK_ID, NOW, TimeStatus::Synced, random);
+        let mut phone = PhoneUnlock::new(params(credential_with(|_| {}), Command::Unlock, None, 0x21));
+        let PhoneStep::Send(request) = phone.handle(session.hello(), &device()).expect("request") else {
+            panic!("the phone answers the Hello with a request");
+        };
+        let reply = session.handle_within(&lock, &request, NOW, elapsed_ms, &never_revoked, &mut tickets);
+        if granted {
+            assert_eq!(reply.action, Some(Command::Unlock), "{elapsed_ms} ms is in time");
+        } else {
+            assert_eq!(reply.message, AbortReason::ChallengeExpired.encode());
+            assert_eq!(reply.action, None, "a stale challenge opens nothing");
+            assert_eq!(reply.event.outcome, EventOutcome::Aborted(AbortReason::ChallengeExpired));
+            assert!(reply.finished, "the session ends: a retry needs a new connection");
+            assert!(tickets.is_empty());
+            let again = session.handle_within(&lock, &request, NOW, 0, &never_revoked, &mut tickets);
+            assert_eq!(again.message, AbortReason::UnexpectedMessage.encode(), "not on this session");
+            let outcome = phone.handle(&reply.message, &device());
+            assert!(
+                matches!(outcome, Err(ProtocolError::LockAborted(0x06))),
+                "the phone learns why: {outcome:?}"
+            );
+        }
+    }
+}

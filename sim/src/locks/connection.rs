@@ -25,6 +25,8 @@ pub struct LockConnection {
     reassembler: Reassembler,
     fragmenter: Fragmenter,
     session: Option<LockSession>,
+    /// When the session's `Hello` went out (the relay window counts from it).
+    hello_at: chrono::DateTime<chrono::Utc>,
     hello: Vec<u8>,
     sync: SyncReceiver,
     next_batch: u32,
@@ -40,6 +42,7 @@ impl LockConnection {
             reassembler: Reassembler::new(mtu)?,
             fragmenter: Fragmenter::new(mtu)?,
             session: None,
+            hello_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
             hello: Vec::new(),
             sync: SyncReceiver::new(),
             next_batch: 1,
@@ -57,8 +60,9 @@ impl LockConnection {
         if self.closed || self.session.is_some() {
             return Err(LockError::Closed);
         }
-        let session = lock_guard(&self.lock).start_session();
+        let (session, hello_at) = lock_guard(&self.lock).start_session();
         self.hello = session.hello().to_vec();
+        self.hello_at = hello_at;
         self.session = Some(session);
         let hello = self.hello.clone();
         Ok(self.fragmenter.fragment(&hello)?)
@@ -91,7 +95,7 @@ impl LockConnection {
         let session = self.session.as_mut().ok_or(LockError::Closed)?;
         match message_type(message) {
             Some(TYPE_FULL_REQUEST | TYPE_RESUME_REQUEST) => {
-                let reply = lock_guard(&self.lock).handle_unlock(session, message);
+                let reply = lock_guard(&self.lock).handle_unlock(session, self.hello_at, message);
                 if reply.finished {
                     self.closed = true;
                 }

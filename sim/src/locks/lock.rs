@@ -469,17 +469,25 @@ impl VirtualLock {
     }
 
     /// Starts an unlock/sync session for a new connection: a fresh challenge at the lock's time.
-    pub(super) fn start_session(&mut self) -> LockSession {
+    /// Starts a session (its `Hello`), with the instant it started on the lock's tick counter (the
+    /// simulator's clock: a test moving it shows a stale challenge).
+    pub(super) fn start_session(&mut self) -> (LockSession, DateTime<Utc>) {
         let now = self.now();
         let random = latchkey_protocol::unlock::LockRandom {
             challenge: crate::backend::state::random_bytes::<16>(),
             ticket_id: crate::backend::state::random_bytes::<16>(),
         };
-        LockSession::new(self.identity.lock_id, now.time, status(now), random)
+        (LockSession::new(self.identity.lock_id, now.time, status(now), random), self.clock.now())
     }
 
-    /// Handles an unlock request on `session`, logs the event and saves.
-    pub(super) fn handle_unlock(&mut self, session: &mut LockSession, message: &[u8]) -> LockReply {
+    /// Handles an unlock request on `session` (started at `hello_at`), logs the event and saves.
+    pub(super) fn handle_unlock(
+        &mut self,
+        session: &mut LockSession,
+        hello_at: DateTime<Utc>,
+        message: &[u8],
+    ) -> LockReply {
+        let elapsed_ms = u64::try_from((self.clock.now() - hello_at).num_milliseconds()).unwrap_or(0);
         let now = self.now();
         let sync = &self.sync;
         let removed = &self.removed_users;
@@ -490,7 +498,8 @@ impl VirtualLock {
                 || removed.contains(user)
                 || sync.access(user).is_some_and(|w| now.time > w.not_after.saturating_add(SKEW_SECS))
         };
-        let reply = session.handle(&self.identity, message, now.time, &revoked, &mut self.tickets);
+        let reply =
+            session.handle_within(&self.identity, message, now.time, elapsed_ms, &revoked, &mut self.tickets);
         let event = reply.event;
         let granted = event.outcome == EventOutcome::Result(ResultCode::Granted);
         let code = match event.outcome {

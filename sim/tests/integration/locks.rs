@@ -11,6 +11,7 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use latchkey::ble::{Link, LinkStats, Transport, TransportError};
 use latchkey::model::{ActivateDoorRequest, DeviceType, DoorView, PasscodeType};
+use latchkey_protocol::ProtocolError;
 use latchkey_protocol::credential::Credential;
 use latchkey_protocol::crypto::{DhSecret, PublicKey, SigningKey};
 use latchkey_protocol::eventlog::EventKind;
@@ -20,8 +21,8 @@ use latchkey_protocol::sync_session::{
     DeltaOutcome, LogBatch, SyncReport, log_request, refusal, sync_messages,
 };
 use latchkey_protocol::unlock::{
-    Command, Hello, Path, PhoneOutcome, PhoneStep, PhoneTicket, PhoneUnlock, PhoneUnlockParams, ResultCode,
-    TimeStatus,
+    AbortReason, CHALLENGE_VALIDITY_MS, Command, Hello, Path, PhoneOutcome, PhoneStep, PhoneTicket,
+    PhoneUnlock, PhoneUnlockParams, ResultCode, TimeStatus,
 };
 use latchkey_sim::backend::error::AppError;
 use latchkey_sim::backend::lockside::{self, IngestReport, keys::random_signing_key, logs};
@@ -109,6 +110,18 @@ impl Rig {
         device: &SigningKey,
         ticket: Option<PhoneTicket>,
     ) -> Result<(PhoneOutcome, LinkStats), String> {
+        self.unlock_stalled(door, credential, device, ticket, Duration::zero()).await
+    }
+
+    /// An unlock whose request leaves `stall` after the lock's Hello (the world's clock moves meanwhile).
+    async fn unlock_stalled(
+        &self,
+        door: &DoorView,
+        credential: Credential,
+        device: &SigningKey,
+        ticket: Option<PhoneTicket>,
+        stall: Duration,
+    ) -> Result<(PhoneOutcome, LinkStats), String> {
         let ephemeral = loop {
             if let Ok(key) = DhSecret::from_bytes(&random_bytes::<32>()) {
                 break key;
@@ -127,6 +140,7 @@ impl Rig {
         let mut inbound = Reassembler::new(link.mtu()).expect("mtu");
         link.subscribe().await.map_err(|e| e.to_string())?;
         let mut message = receive(link.as_mut(), &mut inbound).await?;
+        self.w.clock.advance(stall);
         loop {
             match phone.handle(&message, device).map_err(|e| e.to_string())? {
                 PhoneStep::Send(request) => {
@@ -545,6 +559,30 @@ async fn a_disconnect_mid_unlock_leaves_the_lock_consistent_and_a_retry_succeeds
     rig.transport.set_out_of_range(Rig::lock_id(lobby), true);
     let far = rig.transport.connect(Rig::lock_id(lobby), WAIT).await.err();
     assert_eq!(far, Some(TransportError::NotInRange));
+}
+
+#[tokio::test]
+async fn a_request_held_back_past_the_challenge_validity_is_refused() {
+    let rig = Rig::start().await;
+    let lobby = &rig.w.p.doors.lobby;
+    let user = rig.invite("relayed@example.com", &[lobby]).await.user_uuid;
+    let phone_key = device();
+    let window = Duration::milliseconds(i64::try_from(CHALLENGE_VALIDITY_MS).expect("small"));
+    // A relay that holds the request back a moment longer than the challenge lives: refused, logged.
+    let credential = rig.credential(&user, lobby, &phone_key).expect("c");
+    let error = rig
+        .unlock_stalled(lobby, credential, &phone_key, None, window + Duration::milliseconds(1))
+        .await
+        .expect_err("stale challenge");
+    assert_eq!(error, ProtocolError::LockAborted(AbortReason::ChallengeExpired.byte()).to_string());
+    let last = rig.state.locks.with_lock(&lobby.uuid, |lock| *lock.pending_log().last().expect("an entry"));
+    let last = last.expect("lock");
+    assert_eq!(last.record.kind, EventKind::UNLOCK_DENIED, "the refusal is in the lock's log");
+    // The same phone, answering within the window: granted.
+    let credential = rig.credential(&user, lobby, &phone_key).expect("c");
+    let (outcome, _) =
+        rig.unlock_stalled(lobby, credential, &phone_key, None, window).await.expect("in time");
+    assert_eq!(outcome.result, ResultCode::Granted);
 }
 
 #[tokio::test]
