@@ -37,12 +37,12 @@ pub struct SyncSummary {
 }
 
 impl Inner {
-    /// Fetches the deltas after what the phone already has for this lock and stores them; returns the time
-    /// token.
+    /// Fetches the deltas after what the phone already has for this lock (the backend sends at most
+    /// [`MAX_DELTAS_PER_SYNC`] at a time) and stores them; returns the time token and the newest seq issued.
     pub(super) async fn fetch_sync_data(
         &self,
         door_uuid: &str,
-    ) -> Result<Option<[u8; TIME_TOKEN_LEN]>, ClientError> {
+    ) -> Result<(Option<[u8; TIME_TOKEN_LEN]>, u64), ClientError> {
         let applied = self.store.last_applied_seq(door_uuid)?;
         let data = self.api.sync_data(door_uuid, applied).await?;
         let deltas: Vec<(u64, Vec<u8>)> = data
@@ -56,7 +56,8 @@ impl Inner {
             .collect();
         self.check()?;
         self.store.add_pending_deltas(door_uuid, &deltas)?;
-        Ok(data.time_token.as_deref().and_then(|text| hex::decode(text).ok()?.try_into().ok()))
+        let token = data.time_token.as_deref().and_then(|text| hex::decode(text).ok()?.try_into().ok());
+        Ok((token, data.last_issued_seq))
     }
 
     /// One sync; the caller holds `syncing`. `explicit`: fetch from the backend first and use the full
@@ -69,11 +70,13 @@ impl Inner {
         let (cached, _) = self.cached_view(lock_id)?;
         let mut summary = SyncSummary::default();
         let mut time_token = None;
+        let mut last_issued = None;
         if explicit {
             match self.fetch_sync_data(lock_id).await {
-                Ok(token) => {
+                Ok((token, issued)) => {
                     summary.fetched = true;
                     time_token = token;
+                    last_issued = Some(issued);
                 }
                 Err(ClientError::Network(error)) => {
                     tracing::info!(%error, "sync data not fetched; carrying the cached deltas")
@@ -81,11 +84,58 @@ impl Inner {
                 Err(other) => return Err(other),
             }
         }
-        let pending = self.store.pending_deltas(lock_id, MAX_DELTAS_PER_SYNC)?;
-        summary.deltas_carried = pending.len();
-        let deltas = pending.into_iter().map(|(_, delta)| delta).collect();
         let timeouts = if explicit { self.timeouts } else { passive_timeouts(&self.timeouts) };
-        let outcome = ble::sync(self.transport.as_ref(), cached.lock_id, deltas, time_token, &timeouts)
+        // A lock behind by more deltas than one session carries (or the backend sends at once) gets several
+        // sessions in a row, as long as each one makes progress (the time token goes with the first).
+        for round in 1..=MAX_SESSIONS_PER_SYNC {
+            let applied_before = summary.deltas_applied;
+            let carried =
+                self.carry_once(lock_id, cached.lock_id, time_token.take(), &timeouts, &mut summary);
+            match carried.await {
+                Ok(()) => {}
+                Err(error) if round == 1 => return Err(error),
+                // What the earlier sessions did is stored: report it; the next sync carries the rest.
+                Err(error) => {
+                    tracing::info!(%error, round, "a further sync session failed; the next sync carries the rest");
+                    break;
+                }
+            }
+            let cached_more = self.store.pending_delta_count(lock_id)? > 0;
+            let backend_more = last_issued.is_some_and(|issued| issued > summary.last_applied_seq);
+            if !explicit || !(cached_more || backend_more) || summary.deltas_applied == applied_before {
+                break;
+            }
+            if !cached_more {
+                match self.fetch_sync_data(lock_id).await {
+                    Ok((_, issued)) => last_issued = Some(issued),
+                    Err(error) => {
+                        tracing::info!(%error, "the next deltas were not fetched; the next sync carries them");
+                        break;
+                    }
+                }
+            }
+            tracing::debug!(round, "more deltas wait for this lock: another session");
+        }
+        let (acknowledged, left) = self.upload_pending_logs(Some(lock_id)).await;
+        summary.log_uploads_acknowledged = acknowledged;
+        summary.log_uploads_pending = left;
+        Ok(summary)
+    }
+
+    /// One BLE sync session: carries up to [`MAX_DELTAS_PER_SYNC`] cached deltas (and `time_token`), then
+    /// stores the lock's report and sealed logs (one transaction), adding to `summary`.
+    async fn carry_once(
+        &self,
+        lock_id: &str,
+        ble_lock_id: [u8; 16],
+        time_token: Option<[u8; TIME_TOKEN_LEN]>,
+        timeouts: &Timeouts,
+        summary: &mut SyncSummary,
+    ) -> Result<(), ClientError> {
+        let pending = self.store.pending_deltas(lock_id, MAX_DELTAS_PER_SYNC)?;
+        summary.deltas_carried += pending.len();
+        let deltas = pending.into_iter().map(|(_, delta)| delta).collect();
+        let outcome = ble::sync(self.transport.as_ref(), ble_lock_id, deltas, time_token, timeouts)
             .await
             .map_err(|error| match error {
                 SyncFlowError::Transport(error) => ClientError::Bluetooth(error),
@@ -105,7 +155,7 @@ impl Inner {
         }
         summary.last_applied_seq = report.last_applied_seq;
         summary.battery_percent = report.battery_percent;
-        summary.log_batches_read = outcome.log_batches.len();
+        summary.log_batches_read += outcome.log_batches.len();
         summary.more_logs_on_lock = outcome.logs_remaining;
         self.check()?;
         self.store.record_sync(
@@ -117,10 +167,7 @@ impl Inner {
             &outcome.log_batches,
             self.clock.now(),
         )?;
-        let (acknowledged, left) = self.upload_pending_logs(Some(lock_id)).await;
-        summary.log_uploads_acknowledged = acknowledged;
-        summary.log_uploads_pending = left;
-        Ok(summary)
+        Ok(())
     }
 
     /// The short sync after an unlock: skipped when another sync runs; its failures are only logged.
@@ -172,6 +219,9 @@ impl Inner {
 /// Sealed log batches per upload request: as many as fit [`MAX_BODY_BYTES`] as hex, with room for the rest
 /// of the request (8 of 3,602 bytes each).
 const BATCHES_PER_UPLOAD: usize = (MAX_BODY_BYTES - 1024) / (2 * SEALED_BATCH_MAX + 64);
+
+/// Most BLE sessions one explicit sync opens to carry a long backlog (16 deltas each).
+const MAX_SESSIONS_PER_SYNC: usize = 8;
 
 /// A passive sync waits less: it must not hold the user up.
 fn passive_timeouts(timeouts: &Timeouts) -> Timeouts {

@@ -323,6 +323,28 @@ async fn access_logs_show_the_unlocks_after_they_reach_the_backend() {
 }
 
 #[tokio::test]
+async fn one_sync_carries_a_backlog_longer_than_one_session_holds() {
+    let rig = Rig::start().await;
+    let rooftop = rig.w.p.doors.tokyo_rooftop.clone();
+    rig.activate(&rooftop, "LK-ROOF-5").await;
+    rig.invite("first@example.com", &[&rooftop], false).await;
+    let phone = rig.phone("first@example.com", "first").await;
+    phone.fetch_locks().await.expect("fetch");
+    phone.sync(&rooftop.uuid).await.expect("the lock is up to date");
+    // 40 changes while nobody visits: more than two sessions' worth (16 deltas each).
+    let backlog = 2 * latchkey_protocol::sync_session::MAX_DELTAS_PER_SYNC + 8;
+    for n in 0..backlog {
+        rig.invite(&format!("late{n}@example.com"), &[&rooftop], false).await;
+    }
+    let summary = phone.sync(&rooftop.uuid).await.expect("sync");
+    assert_eq!(summary.deltas_applied, backlog, "{summary:?}");
+    assert_eq!(summary.deltas_refused, 0, "{summary:?}");
+    let latest = rig.phone(&format!("late{}@example.com", backlog - 1), "latest").await;
+    latest.fetch_locks().await.expect("fetch");
+    latest.unlock(&rooftop.uuid).await.expect("the newest access reached the lock in the same sync");
+}
+
+#[tokio::test]
 async fn a_full_lock_log_reaches_the_backend_in_bounded_uploads() {
     let rig = Rig::start().await;
     let rooftop = rig.w.p.doors.tokyo_rooftop.clone();
