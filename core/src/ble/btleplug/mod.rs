@@ -155,7 +155,8 @@ impl Transport for BtleplugTransport {
     }
 
     async fn connect(&self, lock_id: [u8; 16], timeout: Duration) -> Result<Box<dyn Link>, TransportError> {
-        let deadline = Instant::now() + timeout;
+        // End a little before the caller's own limit, so the caller sees which step was slow.
+        let deadline = Instant::now() + timeout.saturating_sub(timeout / 20);
         let adapter = self.adapter().await?;
         let heard = scan::listen(&adapter, deadline, Some(lock_id), self.settings.settle).await?;
         let Some(best) = heard.into_iter().max_by_key(|found| found.lock.rssi) else {

@@ -15,10 +15,11 @@ use latchkey::ble::btleplug::BtleplugTransport;
 use latchkey::ble::{SoftwareSigner, Timeouts};
 use latchkey::client::{DoorClient, DoorClientConfig};
 use latchkey::model::{
-    AccessibilityType, ActivateDoorRequest, AssignKeyRequest, CreateBuildingRequest, CreateDoorRequest,
-    CreateKeyRequest, CreatePartnerRequest, CreateUserRequest, DeviceType, DoorType, MessageKind,
-    PasscodeType, Role,
+    AccessMethod, AccessResult, AccessibilityType, ActivateDoorRequest, AssignKeyRequest,
+    CreateBuildingRequest, CreateDoorRequest, CreateKeyRequest, CreatePartnerRequest, CreateUserRequest,
+    DeviceType, DoorType, MessageKind, PasscodeType, Role,
 };
+use latchkey_protocol::eventlog::EventKind;
 use latchkey_sim::bluez::{BluezOptions, FakeBluez};
 use latchkey_sim::{BackendConfig, SimConfig, Simulator};
 use tokio::sync::{Mutex, MutexGuard};
@@ -167,6 +168,16 @@ impl World {
 
     /// Signs `email` in (one-time code from the outbox) and sets up a phone with `transport`.
     pub async fn sign_in(&self, email: &str, transport: BtleplugTransport) -> DoorClient {
+        self.sign_in_with(email, transport, Timeouts::default()).await
+    }
+
+    /// [`World::sign_in`] with these BLE timeouts.
+    pub async fn sign_in_with(
+        &self,
+        email: &str,
+        transport: BtleplugTransport,
+        timeouts: Timeouts,
+    ) -> DoorClient {
         self.auth.passwordless_start(email).await.expect("passwordless start");
         let outbox = self.manager.outbox().await.expect("outbox");
         let otp_mail = outbox
@@ -183,10 +194,39 @@ impl World {
             store_path: self.dir.0.join(format!("{email}.sqlite")),
             transport: Arc::new(transport),
             signer: Arc::new(SoftwareSigner::generate().expect("key")),
-            timeouts: Timeouts::default(),
+            timeouts,
             device_name: format!("{email}'s phone"),
         };
         DoorClient::setup(config, session).await.expect("setup")
+    }
+
+    /// The BLE unlocks the backend's access log of door `index` holds for `user_uuid`.
+    pub async fn ble_grants(&self, client: &DoorClient, index: usize, user_uuid: &str) -> usize {
+        client
+            .access_logs(&self.doors[index])
+            .await
+            .expect("access logs")
+            .iter()
+            .filter(|entry| {
+                entry.method == AccessMethod::Ble
+                    && entry.result == AccessResult::Granted
+                    && entry.user_uuid.as_deref() == Some(user_uuid)
+            })
+            .count()
+    }
+
+    /// BLE grants still on lock `index`, not yet acknowledged by the backend.
+    pub fn grants_on_lock(&self, index: usize) -> usize {
+        self.sim
+            .state()
+            .locks
+            .with_lock(&self.doors[index], |lock| {
+                lock.pending_log()
+                    .iter()
+                    .filter(|entry| entry.record.kind == EventKind::UNLOCK_GRANTED)
+                    .count()
+            })
+            .expect("lock")
     }
 
     /// Stops the fake BlueZ and the simulator.
