@@ -2,6 +2,7 @@
 //! private D-Bus, to the simulator's virtual locks. `cargo xtask test` starts the `dbus-daemon` and sets
 //! `DBUS_SYSTEM_BUS_ADDRESS`; without it every test here skips with a note.
 
+mod bleak;
 mod faults;
 mod fixture;
 mod scan;

@@ -34,3 +34,24 @@ async fn a_scan_hears_every_lock_with_its_battery_loudest_first() {
     assert_eq!(heard.iter().map(|a| a.lock_id).collect::<Vec<_>>(), vec![world.lock_id(0)]);
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_learns_the_mtu_from_bluez_and_hears_the_hello_first() {
+    let Some(_bus) = bus().await else { return };
+    let world = World::start().await;
+    let transport = BtleplugTransport::new();
+    let mut link = transport.connect(world.lock_id(0), Duration::from_secs(5)).await.expect("connect");
+    assert_eq!(link.mtu(), 185, "the MTU property of the characteristic");
+    link.subscribe().await.expect("subscribe");
+    let hello = link.receive(Duration::from_secs(2)).await.expect("the lock speaks first");
+    assert_eq!(hello.len(), 3 + 39, "the Hello in one framed packet");
+    link.disconnect().await;
+    let stats = link.stats();
+    assert_eq!((stats.packets_received, stats.packets_sent), (1, 0));
+    // A second connection reuses the discovered services and works the same.
+    let mut link = transport.connect(world.lock_id(0), Duration::from_secs(5)).await.expect("connect again");
+    link.subscribe().await.expect("subscribe");
+    assert_eq!(link.receive(Duration::from_secs(2)).await.expect("hello").len(), 42);
+    link.disconnect().await;
+    world.stop().await;
+}
