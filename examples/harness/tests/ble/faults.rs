@@ -25,11 +25,11 @@ async fn refused_connects_and_writes_fail_cleanly_and_the_retry_opens() {
     let (phone, grace) = world.phone("grace@example.com").await;
     let door = &world.doors[0];
 
-    world.bluez.set_faults(Faults { fail_connects: 1, ..Faults::default() });
+    world.bluez().set_faults(Faults { fail_connects: 1, ..Faults::default() });
     assert_eq!(bluetooth_error(phone.unlock(door).await), TransportError::ConnectionLost);
     phone.unlock(door).await.expect("the retry opens");
 
-    world.bluez.set_faults(Faults { fail_writes: 1, ..Faults::default() });
+    world.bluez().set_faults(Faults { fail_writes: 1, ..Faults::default() });
     assert_eq!(bluetooth_error(phone.unlock(door).await), TransportError::ConnectionLost);
     phone.unlock(door).await.expect("the retry opens");
 
@@ -47,12 +47,12 @@ async fn a_link_dropped_mid_message_fails_the_unlock_and_the_retry_opens() {
 
     // Hello (1 packet) and the first half of the full request (271 bytes, 2 packets at MTU 185): the
     // second half is lost with the link.
-    world.bluez.set_faults(Faults { disconnect_after_packets: Some(2), ..Faults::default() });
+    world.bluez().set_faults(Faults { disconnect_after_packets: Some(2), ..Faults::default() });
     assert_eq!(bluetooth_error(phone.unlock(door).await), TransportError::ConnectionLost);
     assert_eq!(world.grants_on_lock(0), 0, "half a request opens nothing");
-    world.bluez.set_faults(Faults::default());
+    world.bluez().set_faults(Faults::default());
     phone.unlock(door).await.expect("the retry opens");
-    assert!(world.bluez.stats().dropped_links >= 1);
+    assert!(world.bluez().stats().dropped_links >= 1);
 
     phone.sync(door).await.expect("sync");
     assert_eq!(world.ble_grants(&phone, 0, &grace).await, 1);
@@ -81,7 +81,7 @@ async fn a_sync_cut_anywhere_resumes_and_applies_each_delta_once() {
     // Cut the link at every packet count until a sync gets through.
     let mut cuts = 0;
     for limit in 1..40 {
-        world.bluez.set_faults(Faults { disconnect_after_packets: Some(limit), ..Faults::default() });
+        world.bluez().set_faults(Faults { disconnect_after_packets: Some(limit), ..Faults::default() });
         match phone.sync(door).await {
             Ok(summary) => {
                 assert_eq!(summary.deltas_refused, 0, "{summary:?}");
@@ -92,7 +92,7 @@ async fn a_sync_cut_anywhere_resumes_and_applies_each_delta_once() {
         }
     }
     assert!(cuts >= 3, "the sync was cut several times ({cuts})");
-    world.bluez.set_faults(Faults::default());
+    world.bluez().set_faults(Faults::default());
     let summary = phone.sync(door).await.expect("a clean sync");
     // Re-sent deltas are answered AlreadyApplied, never applied twice (a new one may acknowledge the logs).
     assert_eq!(summary.deltas_refused, 0, "{summary:?}");
@@ -119,28 +119,30 @@ async fn slow_services_silent_locks_and_a_powered_off_adapter_say_what_happened(
 
     // Services that resolve slowly but in time: the unlock waits for them.
     world
-        .bluez
+        .bluez()
         .set_faults(Faults { service_resolution_delay: Duration::from_millis(800), ..Faults::default() });
     phone.unlock(door).await.expect("slow services, in time");
     // Too slow: the step is named.
-    world.bluez.set_faults(Faults { service_resolution_delay: Duration::from_secs(5), ..Faults::default() });
+    world
+        .bluez()
+        .set_faults(Faults { service_resolution_delay: Duration::from_secs(5), ..Faults::default() });
     assert_eq!(
         bluetooth_error(phone.unlock(door).await),
         TransportError::Timeout { what: "service discovery" }
     );
-    world.bluez.set_faults(Faults::default());
+    world.bluez().set_faults(Faults::default());
     phone.unlock(door).await.expect("the retry opens");
 
     // A lock that stops advertising is not in range; once it advertises again it opens.
-    world.bluez.set_advertising(world.lock_id(0), false).await;
+    world.bluez().set_advertising(world.lock_id(0), false).await;
     assert_eq!(bluetooth_error(phone.unlock(door).await), TransportError::NotInRange);
-    world.bluez.set_advertising(world.lock_id(0), true).await;
+    world.bluez().set_advertising(world.lock_id(0), true).await;
     phone.unlock(door).await.expect("advertising again");
 
     // Bluetooth switched off.
-    world.bluez.set_powered(false).await;
+    world.bluez().set_powered(false).await;
     assert_eq!(bluetooth_error(phone.unlock(door).await), TransportError::AdapterOff);
-    world.bluez.set_powered(true).await;
+    world.bluez().set_powered(true).await;
     phone.unlock(door).await.expect("switched on again");
     world.stop().await;
 }

@@ -52,12 +52,13 @@ impl Drop for Scratch {
 /// The world of one test.
 pub struct World {
     pub sim: Simulator,
-    pub bluez: FakeBluez,
+    bluez: Option<FakeBluez>,
     pub config: ApiConfig,
     pub manager: ManagerClient,
     pub acme: PartnerClient,
     pub auth: AuthClient,
     pub client_id: String,
+    pub client_secret: String,
     /// Two offline doors with activated locks: the phone's user has PERMANENT access to both.
     pub doors: Vec<String>,
     pub dir: Scratch,
@@ -83,9 +84,16 @@ impl World {
     /// Starts the simulator with a portfolio (two offline doors with locks, a partner with a key to them)
     /// and the fake BlueZ.
     pub async fn start() -> World {
+        World::build(None, true).await
+    }
+
+    /// [`World::start`] with the simulator on the SQLite file `db` (else in memory), and the fake BlueZ
+    /// in this process only if `bluez`.
+    pub async fn build(db: Option<String>, bluez: bool) -> World {
         let dir = Scratch(std::env::temp_dir().join(format!("latchkey-ble-{}", uuid::Uuid::new_v4())));
         std::fs::create_dir_all(&dir.0).expect("scratch dir");
         let sim = Simulator::start(SimConfig {
+            db: db.unwrap_or_else(|| SimConfig::default().db),
             backend: BackendConfig {
                 manager_token: SecretString::new(MANAGER_TOKEN),
                 ..BackendConfig::default()
@@ -146,10 +154,32 @@ impl World {
                 .expect("partner client");
         let auth = AuthClient::new(config.clone(), partner.client_id.clone(), partner.client_secret.clone())
             .expect("auth");
-        let bluez = FakeBluez::start(sim.state().locks.clone(), BluezOptions::default())
-            .await
-            .expect("the fake BlueZ starts on the private bus");
-        World { sim, bluez, config, manager, acme, auth, client_id: partner.client_id, doors, dir }
+        let bluez = if bluez {
+            Some(
+                FakeBluez::start(sim.state().locks.clone(), BluezOptions::default())
+                    .await
+                    .expect("the fake BlueZ starts on the private bus"),
+            )
+        } else {
+            None
+        };
+        World {
+            sim,
+            bluez,
+            config,
+            manager,
+            acme,
+            auth,
+            client_id: partner.client_id,
+            client_secret: partner.client_secret.expose().to_owned(),
+            doors,
+            dir,
+        }
+    }
+
+    /// The in-process fake BlueZ.
+    pub fn bluez(&self) -> &FakeBluez {
+        self.bluez.as_ref().expect("this world runs the fake BlueZ in-process")
     }
 
     /// The lock id (door uuid bytes) of door `index`.
@@ -231,7 +261,9 @@ impl World {
 
     /// Stops the fake BlueZ and the simulator.
     pub async fn stop(self) {
-        self.bluez.stop().await;
+        if let Some(bluez) = self.bluez {
+            bluez.stop().await;
+        }
         self.sim.stop().await.expect("the simulator stops");
     }
 }

@@ -3,6 +3,7 @@
 //! `DBUS_SYSTEM_BUS_ADDRESS`; without it every test here skips with a note.
 
 mod bleak;
+mod cli;
 mod faults;
 mod fixture;
 mod scan;

@@ -10,8 +10,8 @@ use crate::fixture::{World, bus};
 async fn a_scan_hears_every_lock_with_its_battery_loudest_first() {
     let Some(_bus) = bus().await else { return };
     let world = World::start().await;
-    world.bluez.set_rssi(world.lock_id(0), -80).await;
-    world.bluez.set_rssi(world.lock_id(1), -45).await;
+    world.bluez().set_rssi(world.lock_id(0), -80).await;
+    world.bluez().set_rssi(world.lock_id(1), -45).await;
     world.sim.state().locks.with_lock(&world.doors[1], |lock| lock.set_battery_percent(42)).expect("lock");
     let transport = BtleplugTransport::new();
 
@@ -23,13 +23,13 @@ async fn a_scan_hears_every_lock_with_its_battery_loudest_first() {
     assert_eq!(heard[1].rssi, -80);
 
     // The RSSI changes: the next scan hears the new order.
-    world.bluez.set_rssi(world.lock_id(0), -40).await;
+    world.bluez().set_rssi(world.lock_id(0), -40).await;
     let heard = transport.scan(Duration::from_secs(2)).await.expect("scan");
     assert_eq!(heard.first().map(|a| a.lock_id), Some(world.lock_id(0)), "{heard:?}");
     assert_eq!(heard.first().map(|a| a.rssi), Some(-40));
 
     // A lock that stops advertising is no longer heard.
-    world.bluez.set_advertising(world.lock_id(1), false).await;
+    world.bluez().set_advertising(world.lock_id(1), false).await;
     let heard = transport.scan(Duration::from_secs(2)).await.expect("scan");
     assert_eq!(heard.iter().map(|a| a.lock_id).collect::<Vec<_>>(), vec![world.lock_id(0)]);
     world.stop().await;

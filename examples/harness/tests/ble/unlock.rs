@@ -18,7 +18,7 @@ async fn a_phone_unlocks_over_btleplug_and_the_log_reaches_the_backend() {
     phone.unlock(&world.doors[0]).await.expect("the lobby opens again");
     phone.unlock(&world.doors[1]).await.expect("the gym opens");
 
-    let stats = world.bluez.stats();
+    let stats = world.bluez().stats();
     assert!(stats.connects >= 3, "each unlock connects: {stats:?}");
     assert!(stats.writes >= 3 && stats.notifications >= 6, "{stats:?}");
     // The passive sync after each unlock carried the lock's log up.
