@@ -16,6 +16,7 @@ pub mod doorcode;
 mod error;
 pub mod eventlog;
 pub mod framing;
+pub mod gatt;
 pub mod keypad;
 pub mod sync;
 pub mod sync_session;

@@ -11,6 +11,8 @@
 //! `latchkey-protocol` (doorcode derivation, shared with the locks). Nothing here reaches a phone.
 
 pub mod backend;
+#[cfg(feature = "bluez")]
+pub mod bluez;
 pub mod link;
 pub mod locks;
 pub mod server;

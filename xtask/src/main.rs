@@ -4,6 +4,7 @@
 //!   curl walkthrough of the simulator's HTTP API through the real `latchkey` binary.
 
 mod bench;
+mod ble;
 mod browser;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,8 @@ enum Task {
         #[arg(long)]
         no_lint: bool,
     },
+    /// Only the BLE step: a private dbus-daemon, the btleplug and bleak tests over the fake BlueZ, demo --ble.
+    BleTest,
     /// Only the browser step: the manager web page in headless Chromium (installs Chromium and npm packages).
     Browser,
     /// Run the benchmarks: `target/bench/summary.json` and a table against the budgets (docs/performance.md).
@@ -41,6 +44,7 @@ enum Task {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Task::Test { no_lint } => test(no_lint),
+        Task::BleTest => ble::run_alone(),
         Task::Browser => browser::run(),
         Task::Bench { quick } => bench::bench(quick),
     };
@@ -127,6 +131,7 @@ fn test(no_lint: bool) -> anyhow::Result<()> {
         .arg("sim/tests/curl/walkthrough.sh")
         .env("LATCHKEY_BIN", target_dir().join("debug/latchkey"));
     step("curl walkthrough of the simulator API", walkthrough)?;
+    ble::run()?;
     browser::run()?;
     eprintln!("all tests passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())

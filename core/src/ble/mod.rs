@@ -4,8 +4,11 @@
 //! key is behind [`Signer`].
 //!
 //! Files: `transport` (the traits), `timeouts` ([`Timeouts`]), `signer` ([`Signer`], [`SoftwareSigner`]),
-//! `flow` (connect, framed send/receive, deadlines, always disconnect), `unlock` (the unlock flow), `sync` (the sync flow).
+//! `flow` (connect, framed send/receive, deadlines, always disconnect), `unlock` (the unlock flow), `sync` (the sync flow),
+//! `btleplug` ([`btleplug::BtleplugTransport`], the desktop transport; cargo feature `btleplug`, on by default).
 
+#[cfg(feature = "btleplug")]
+pub mod btleplug;
 mod flow;
 mod signer;
 mod sync;

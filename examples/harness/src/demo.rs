@@ -1,7 +1,9 @@
 //! `latchkey demo`: the whole partner flow against a throwaway in-process simulator, told step by step in
 //! plain words. The partner steps use only the public SDK (`latchkey::api`) over real HTTP on loopback; the
 //! phone steps use the mobile facade (`latchkey::client::DoorClient`) over the simulator's in-memory
-//! Bluetooth link to its virtual locks. It fails (exit 1) at the first step that does not do what it should.
+//! Bluetooth link to its virtual locks, or with `--ble` over the real btleplug transport through the
+//! simulator's fake BlueZ on a private D-Bus ([`ble_bus`] starts one, and reruns the demo on it, when
+//! `DBUS_SYSTEM_BUS_ADDRESS` is not set). It fails (exit 1) at the first step that does not do what it should.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -11,6 +13,7 @@ use anyhow::{Context, bail, ensure};
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
 use latchkey::api::{ApiConfig, ApiError, AuthClient, ManagerClient, PartnerClient, UserSession};
+use latchkey::ble::btleplug::BtleplugTransport;
 use latchkey::ble::{
     Advertisement, DenyReason, Link, LinkStats, SoftwareSigner, Timeouts, Transport, TransportError,
 };
@@ -22,7 +25,8 @@ use latchkey::model::{
     PatchAccessRequest, Role, UserView,
 };
 use latchkey_protocol::keypad::{self, Verdict};
-use latchkey_sim::link::MemoryTransport;
+use latchkey_sim::bluez::{BluezOptions, FakeBluez};
+use latchkey_sim::link::{LinkModel, MemoryTransport};
 use latchkey_sim::locks::LockRegistry;
 use latchkey_sim::{SimConfig, Simulator};
 use tokio::sync::broadcast;
@@ -43,8 +47,59 @@ impl Narrator {
     }
 }
 
+/// How the demo's phones reach the locks, when not over the in-memory link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Radio {
+    /// btleplug through the simulator's fake BlueZ.
+    Ble,
+}
+
+/// Whether `demo --ble` can run in this process.
+#[derive(Debug)]
+pub enum BleBus {
+    /// `DBUS_SYSTEM_BUS_ADDRESS` names a bus: run here.
+    Ready,
+    /// No bus was configured: a private `dbus-daemon` was started and the demo ran in a child process on
+    /// it, which exited with this code.
+    RanChild(u8),
+}
+
+/// Makes sure `demo --ble` has a bus (btleplug reads `DBUS_SYSTEM_BUS_ADDRESS` when it starts).
+pub fn ble_bus() -> anyhow::Result<BleBus> {
+    if std::env::var_os("DBUS_SYSTEM_BUS_ADDRESS").is_some() {
+        return Ok(BleBus::Ready);
+    }
+    let dir = std::env::temp_dir().join(format!("latchkey-demo-bus-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let socket = dir.join("bus.sock");
+    let address = format!("unix:path={}", socket.display());
+    let mut daemon = std::process::Command::new("dbus-daemon")
+        .args(["--config-file=/usr/share/dbus-1/session.conf", "--nofork", "--nopidfile"])
+        .arg(format!("--address={address}"))
+        .spawn()
+        .context(
+            "demo --ble needs `dbus-daemon` (Debian: apt-get install dbus-daemon) for its private bus",
+        )?;
+    let started = std::time::Instant::now();
+    while !socket.exists() && started.elapsed() < StdDuration::from_secs(10) {
+        std::thread::sleep(StdDuration::from_millis(20));
+    }
+    println!("Started a private D-Bus for the fake BlueZ at {address}.");
+    let status = std::env::current_exe().context("where is this program?").and_then(|exe| {
+        std::process::Command::new(exe)
+            .args(["demo", "--ble"])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &address)
+            .status()
+            .context("could not rerun the demo on the private bus")
+    });
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(BleBus::RanChild(status?.code().and_then(|code| u8::try_from(code).ok()).unwrap_or(1)))
+}
+
 /// Runs the demo; `Err` names the step that failed.
-pub async fn run() -> anyhow::Result<()> {
+pub async fn run(radio: Option<Radio>) -> anyhow::Result<()> {
     let mut out = Narrator { step: 0 };
     println!(
         "Latchkey demo: a property, a partner app's backend, and its guests, against a throwaway simulator."
@@ -54,14 +109,32 @@ pub async fn run() -> anyhow::Result<()> {
     let simulator = Simulator::start(SimConfig::default()).await.context("could not start the simulator")?;
     let config = ApiConfig::parse(&simulator.base_url())?;
     out.say(format!("Simulator listening on {}.", simulator.base_url()));
-    let result = walk_through(&mut out, &config, &simulator).await;
+    let bluez = match radio {
+        Some(Radio::Ble) => {
+            let bluez = FakeBluez::start(simulator.state().locks.clone(), BluezOptions::default())
+                .await
+                .context("could not start the fake BlueZ")?;
+            out.say("Its locks are BLE peripherals of a fake BlueZ on a private D-Bus; phones use btleplug.");
+            Some(bluez)
+        }
+        None => None,
+    };
+    let result = walk_through(&mut out, &config, &simulator, radio).await;
+    if let Some(bluez) = bluez {
+        bluez.stop().await;
+    }
     simulator.stop().await?;
     result?;
     println!("\nDemo finished: all {} steps succeeded.", out.step);
     Ok(())
 }
 
-async fn walk_through(out: &mut Narrator, config: &ApiConfig, simulator: &Simulator) -> anyhow::Result<()> {
+async fn walk_through(
+    out: &mut Narrator,
+    config: &ApiConfig,
+    simulator: &Simulator,
+    radio: Option<Radio>,
+) -> anyhow::Result<()> {
     let manager = ManagerClient::new(config.clone(), "dev-manager-token")?;
 
     out.step("The customer registers the partner \"Acme Stays\" (manager API).");
@@ -289,6 +362,7 @@ async fn walk_through(out: &mut Narrator, config: &ApiConfig, simulator: &Simula
         lobby,
         unit,
         grace: &v1.user_uuid,
+        radio,
     };
     phones(out, &scene).await
 }
@@ -308,17 +382,26 @@ struct Scene<'a> {
     unit: &'a DoorView,
     /// Grace's user uuid.
     grace: &'a str,
+    /// How the phones reach the locks.
+    radio: Option<Radio>,
 }
 
 /// The phone steps: the mobile facade (`DoorClient`) over the simulator's in-memory Bluetooth link.
 async fn phones(out: &mut Narrator, scene: &Scene<'_>) -> anyhow::Result<()> {
     let (lobby, unit) = (scene.lobby, scene.unit);
-    let rig = PhoneRig::new(scene.locks.clone());
+    let rig = PhoneRig::new(scene.locks.clone(), scene.radio);
 
     out.step("Grace's phone: she signs in without a password, and the app sets up the door client.");
     let grace = rig.set_up(scene, "grace@example.com", "Grace").await?;
     out.say("The one-time code came from the outbox; the app gives the session to DoorClient::setup with a");
-    out.say("device key (a software signer), a local store and Bluetooth (the simulator's in-memory link).");
+    out.say(match scene.radio {
+        None => {
+            "device key (a software signer), a local store and Bluetooth (the simulator's in-memory link)."
+        }
+        Some(Radio::Ble) => {
+            "device key (a software signer), a local store and Bluetooth (btleplug, via BlueZ)."
+        }
+    });
     out.say(format!("The backend registered the phone's public key as device {}.", grace.device_uuid()));
 
     out.step("Grace's app lists her locks cache first: the cache at once, then the backend's answer.");
@@ -361,13 +444,19 @@ async fn phones(out: &mut Narrator, scene: &Scene<'_>) -> anyhow::Result<()> {
     ensure!(ended == UnlockEvent::Success { lock_id: lobby.uuid.clone() }, "expected Success, got {ended:?}");
     out.say("Unlock event: Success. The lobby door opens.");
     let stats = rig.transport.stats_of(first_link).context("the unlock must have used a link")?;
-    out.say(format!(
-        "The link: {} round trip(s), {} bytes sent and {} received, about {} ms on air (modelled).",
-        stats.round_trips,
-        stats.bytes_sent,
-        stats.bytes_received,
-        rig.transport.inner.model().modelled_time(&stats).as_millis()
-    ));
+    match rig.transport.model {
+        Some(model) => out.say(format!(
+            "The link: {} round trip(s), {} bytes sent and {} received, about {} ms on air (modelled).",
+            stats.round_trips,
+            stats.bytes_sent,
+            stats.bytes_received,
+            model.modelled_time(&stats).as_millis()
+        )),
+        None => out.say(format!(
+            "The link (btleplug over D-Bus): {} round trip(s), {} bytes sent and {} received.",
+            stats.round_trips, stats.bytes_sent, stats.bytes_received
+        )),
+    }
 
     out.step(
         "A guest types her DAILY code on the keypad of unit 4B, an offline lock; a wrong code is refused.",
@@ -488,9 +577,17 @@ struct PhoneRig {
 }
 
 impl PhoneRig {
-    fn new(locks: LockRegistry) -> PhoneRig {
+    fn new(locks: LockRegistry, radio: Option<Radio>) -> PhoneRig {
+        let (inner, model): (Arc<dyn Transport>, Option<LinkModel>) = match radio {
+            None => {
+                let memory = MemoryTransport::new(locks);
+                let model = memory.model();
+                (Arc::new(memory), Some(model))
+            }
+            Some(Radio::Ble) => (Arc::new(BtleplugTransport::new()), None),
+        };
         PhoneRig {
-            transport: Metered { inner: MemoryTransport::new(locks), links: Arc::default() },
+            transport: Metered { inner, model, links: Arc::default() },
             dir: std::env::temp_dir().join(format!("latchkey-demo-{}", uuid::Uuid::new_v4())),
         }
     }
@@ -521,7 +618,9 @@ impl Drop for PhoneRig {
 /// sync that follows it on a second connection).
 #[derive(Clone)]
 struct Metered {
-    inner: MemoryTransport,
+    inner: Arc<dyn Transport>,
+    /// The in-memory link's model (none over a real stack).
+    model: Option<LinkModel>,
     links: Arc<Mutex<Vec<Arc<Mutex<LinkStats>>>>>,
 }
 

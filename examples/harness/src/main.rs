@@ -1,12 +1,19 @@
 //! `latchkey`: the desktop CLI. `latchkey demo` walks through the whole partner flow against a throwaway
-//! simulator; `latchkey sim serve` runs the simulated backend for partners' own apps and tests.
+//! simulator (`--ble`: its phones over btleplug and the fake BlueZ); `latchkey sim serve` runs the simulated
+//! backend for partners' own apps and tests, `latchkey sim locks --bluez` its locks as BLE peripherals; the
+//! BLE harness (`login`, `scan`, `unlock`, `sync`, `codes`, `logs`) is a desktop phone for QA (docs/ble.md).
 // Printing to stdout is this program's job.
 #![allow(clippy::print_stdout)]
 
+mod config;
 mod demo;
 mod duration;
+mod exit;
+mod phone_cli;
 mod phone_sync;
 mod phone_unlock;
+mod profile;
+mod sim_locks;
 mod sim_phone;
 
 use std::net::SocketAddr;
@@ -23,17 +30,26 @@ use latchkey_sim::{BackendConfig, SimConfig};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    global: config::GlobalArgs,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the guided demo against a throwaway in-process simulator; exits 0 only if every step succeeds.
-    Demo,
+    Demo {
+        /// The phones use real Bluetooth code: btleplug through the simulator's fake BlueZ on a private
+        /// D-Bus (started for the demo when DBUS_SYSTEM_BUS_ADDRESS is not set).
+        #[arg(long)]
+        ble: bool,
+    },
     /// The simulated access backend and locks.
     Sim {
         #[command(subcommand)]
         command: SimCommand,
     },
+    #[command(flatten)]
+    Phone(phone_cli::PhoneCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,6 +74,8 @@ enum SimCommand {
         )]
         manager_token: String,
     },
+    /// Serve the virtual locks of a simulator database as Bluetooth LE peripherals until Ctrl-C.
+    Locks(sim_locks::Args),
     /// A phone in its own process syncing one virtual lock of a running simulator (the kill-during-sync
     /// test's child; not for users).
     #[command(hide = true)]
@@ -77,9 +95,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async {
+    let result: Result<(), anyhow::Error> = runtime.block_on(async {
         match cli.command {
-            Command::Demo => demo::run().await,
+            Command::Demo { ble: false } => demo::run(None).await,
+            Command::Demo { ble: true } => match demo::ble_bus()? {
+                demo::BleBus::Ready => demo::run(Some(demo::Radio::Ble)).await,
+                demo::BleBus::RanChild(code) => Err(Exit(code).into()),
+            },
+            Command::Phone(command) => match phone_cli::run(command, &cli.global).await {
+                0 => Ok(()),
+                code => Err(Exit(code).into()),
+            },
+            Command::Sim { command: SimCommand::Locks(args) } => {
+                init_logging();
+                sim_locks::run(args).await
+            }
             Command::Sim { command: SimCommand::Serve { addr, db, token_ttl, manager_token } } => {
                 init_logging();
                 let config = SimConfig {
@@ -100,12 +130,28 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The message was printed already; only the code is left to give.
+        Err(error) if error.is::<Exit>() => {
+            ExitCode::from(error.downcast_ref::<Exit>().map_or(1, |exit| exit.0))
+        }
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }
 }
+
+/// A command that printed its own outcome and exits with this code.
+#[derive(Debug)]
+struct Exit(u8);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit code {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
