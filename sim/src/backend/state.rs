@@ -82,13 +82,12 @@ impl AppState {
         })
     }
 
-    /// After an access change at `doors`: their deltas are issued, and connected locks among them get them
-    /// at once. Failures are logged, never returned: the change itself is committed, and the next push or
-    /// phone sync carries it.
+    /// After an access change at `doors`, committed: their deltas are issued, and connected locks among
+    /// them get them, in the background (`LockRegistry::schedule_push`), so the request does not wait for
+    /// the locks. Failures are logged there, never returned: the change itself is committed, and the next
+    /// push or phone sync carries it.
     pub fn push_to_connected_locks<'a>(&self, doors: impl IntoIterator<Item = &'a str>) {
-        if let Err(error) = self.locks.push_to_connected(&self.lock_keys, doors) {
-            tracing::warn!(%error, "could not push deltas to connected locks");
-        }
+        self.locks.schedule_push(&self.lock_keys, doors);
     }
 
     /// The current instant by the injected clock.
