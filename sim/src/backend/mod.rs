@@ -4,6 +4,7 @@
 //! [`app`] builds the router without a socket, so tests can drive it directly; `crate::server` binds it.
 
 pub mod auth;
+pub mod controls;
 pub mod db;
 pub mod directory;
 mod doorcodes;
@@ -45,9 +46,11 @@ pub fn app(state: AppState) -> Router {
         .merge(manager::router())
         .merge(me::router())
         .merge(web::router())
+        .merge(controls::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
+        .layer(middleware::from_fn_with_state(state.clone(), controls::faults::layer))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state)

@@ -8,6 +8,7 @@ use latchkey::{Clock, SecretString};
 use rand::RngCore;
 use rusqlite::OptionalExtension;
 
+use super::controls::Controls;
 use super::db::Db;
 use super::lockside::BackendKeys;
 use crate::locks::LockRegistry;
@@ -51,11 +52,18 @@ pub struct AppState {
     pub lock_keys: Arc<BackendKeys>,
     /// The virtual locks of this simulator.
     pub locks: LockRegistry,
+    /// The controls of partners' tests: the clock behind [`AppState::clock`], injected faults.
+    pub controls: Arc<Controls>,
 }
 
 impl AppState {
     /// Builds the state, loading (or creating) the signing key stored in `db`.
+    ///
+    /// `clock` is the base of the simulator's controllable clock ([`Controls::clock`]): every time rule,
+    /// and the virtual locks, read that one.
     pub fn new(db: Db, clock: Arc<dyn Clock>, config: BackendConfig) -> rusqlite::Result<AppState> {
+        let controls = Arc::new(Controls::new(clock));
+        let clock: Arc<dyn Clock> = controls.clock.clone();
         let signing_key = db.write(|tx| {
             let stored: Option<Vec<u8>> = tx
                 .query_row("SELECT value FROM meta WHERE key = 'jwt_signing_key'", [], |row| row.get(0))
@@ -79,6 +87,7 @@ impl AppState {
             signing_key: Arc::new(signing_key),
             lock_keys: Arc::new(lock_keys),
             locks,
+            controls,
         })
     }
 

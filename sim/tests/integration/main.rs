@@ -7,6 +7,7 @@
 mod proxy;
 mod support;
 
+mod controls;
 mod daily_day;
 mod door_client;
 mod doorcodes;
