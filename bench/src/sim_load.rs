@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use latchkey_sim::backend::ratelimit::RateLimits;
+
 use crate::support::{Options, World, permanent, wire};
 use crate::{Effort, Figures};
 
@@ -55,7 +57,8 @@ fn scenario(effort: Effort, with_locks: bool) -> Result<Run, String> {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let db = dir.join("sim.sqlite").to_string_lossy().into_owned();
     let result = runtime.block_on(async {
-        let w = World::start_with(Options { db, ..Options::default() }).await;
+        // Not throttled: one token sends every request of the load.
+        let w = World::start_with(Options { db, rate_limits: RateLimits::off(), ..Options::default() }).await;
         let token = w.token(&w.p.a).await;
         let d = &w.p.doors;
         let doors =

@@ -74,7 +74,8 @@ impl Simulator {
         });
         let pusher = tokio::spawn(state.locks.clone().run_pushes());
         let task = tokio::spawn(async move {
-            axum::serve(listener, router)
+            // The client's address reaches the rate limiter (sign-in attempts are limited per IP).
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move {
                     let _ = signal.await;
                 })

@@ -18,6 +18,7 @@ mod me;
 pub mod outbox;
 mod pagination;
 mod partner;
+pub mod ratelimit;
 pub mod state;
 pub mod web;
 
@@ -51,6 +52,7 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .layer(middleware::from_fn_with_state(state.clone(), controls::faults::layer))
+        .layer(middleware::from_fn_with_state(state.clone(), ratelimit::layer))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state)

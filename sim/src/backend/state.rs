@@ -11,6 +11,7 @@ use rusqlite::OptionalExtension;
 use super::controls::Controls;
 use super::db::Db;
 use super::lockside::BackendKeys;
+use super::ratelimit::{Limiter, RateLimits};
 use crate::locks::LockRegistry;
 
 /// Settings of the simulated backend.
@@ -24,6 +25,8 @@ pub struct BackendConfig {
     pub otp_ttl: Duration,
     /// The bearer token of the manager API.
     pub manager_token: SecretString,
+    /// Rate limits per client (generous by default).
+    pub rate_limits: RateLimits,
 }
 
 impl Default for BackendConfig {
@@ -33,6 +36,7 @@ impl Default for BackendConfig {
             refresh_token_ttl: Duration::days(30),
             otp_ttl: Duration::minutes(5),
             manager_token: SecretString::new("dev-manager-token"),
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -54,6 +58,8 @@ pub struct AppState {
     pub locks: LockRegistry,
     /// The controls of partners' tests: the clock behind [`AppState::clock`], injected faults.
     pub controls: Arc<Controls>,
+    /// The rate limiter's buckets.
+    pub limiter: Arc<Limiter>,
 }
 
 impl AppState {
@@ -88,6 +94,7 @@ impl AppState {
             lock_keys: Arc::new(lock_keys),
             locks,
             controls,
+            limiter: Arc::default(),
         })
     }
 

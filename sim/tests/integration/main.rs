@@ -20,6 +20,7 @@ mod notifications;
 mod pagination;
 mod patch_revoke;
 mod persistence;
+mod ratelimit;
 mod sign_in;
 mod tokens;
 mod upsert;
