@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use latchkey_sim::backend::ratelimit::RateLimits;
+
 use crate::support::{Options, World, permanent, wire};
 use crate::{Effort, Figures};
 
@@ -15,24 +17,48 @@ const CONNECTIONS: usize = 32;
 
 /// Measures `sim_v2_users_rps`: three doors without a lock (the API's rules, doorcodes, outbox, SQLite).
 pub fn measure(effort: Effort, figures: &mut Figures) -> Result<(), String> {
-    figures.insert("sim_v2_users_rps".into(), scenario(effort, false)?);
+    let run = scenario(effort, false)?;
+    figures.insert("sim_v2_users_rps".into(), run.rps);
+    if let Some(cpu) = run.cpu_us_per_request {
+        figures.insert("sim_v2_users_cpu_us_per_request".into(), cpu);
+    }
     Ok(())
 }
 
 /// Measures `sim_v2_users_rps_with_locks`: three doors, two with an activated, connected lock, so every
 /// invite also issues, signs and pushes a delta to each of those locks, which verify, apply and save it.
 pub fn measure_with_locks(effort: Effort, figures: &mut Figures) -> Result<(), String> {
-    figures.insert("sim_v2_users_rps_with_locks".into(), scenario(effort, true)?);
+    figures.insert("sim_v2_users_rps_with_locks".into(), scenario(effort, true)?.rps);
     Ok(())
 }
 
-fn scenario(effort: Effort, with_locks: bool) -> Result<f64, String> {
+/// What one load run measured.
+struct Run {
+    /// Successful requests per second of the window.
+    rps: f64,
+    /// CPU time of this whole process (server and load generator, user + system) per request over the
+    /// window, in µs: what a request costs whatever else the machine runs. None where `/proc` is missing.
+    cpu_us_per_request: Option<f64>,
+}
+
+/// This process's CPU time so far (user + system), from `/proc/self/stat` (Linux).
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux target this runs on.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+fn scenario(effort: Effort, with_locks: bool) -> Result<Run, String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let dir = std::env::temp_dir().join(format!("latchkey-bench-sim-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let db = dir.join("sim.sqlite").to_string_lossy().into_owned();
     let result = runtime.block_on(async {
-        let w = World::start_with(Options { db, ..Options::default() }).await;
+        // Not throttled: one token sends every request of the load.
+        let w = World::start_with(Options { db, rate_limits: RateLimits::off(), ..Options::default() }).await;
         let token = w.token(&w.p.a).await;
         let d = &w.p.doors;
         let doors =
@@ -86,9 +112,11 @@ fn scenario(effort: Effort, with_locks: bool) -> Result<f64, String> {
         tokio::time::sleep(warmup).await;
         counting.store(true, Ordering::Relaxed);
         let started = Instant::now();
+        let cpu_before = process_cpu();
         tokio::time::sleep(window).await;
         counting.store(false, Ordering::Relaxed);
         let elapsed = started.elapsed();
+        let cpu = cpu_before.zip(process_cpu()).map(|(before, after)| after.saturating_sub(before));
         stop.store(true, Ordering::Relaxed);
         let mut errors = Vec::new();
         for task in tasks {
@@ -101,7 +129,9 @@ fn scenario(effort: Effort, with_locks: bool) -> Result<f64, String> {
         if failed > 0 || !errors.is_empty() {
             return Err(format!("{failed} requests failed; first: {:?}", errors.first()));
         }
-        Ok((done as f64 / elapsed.as_secs_f64()).round())
+        let cpu_us_per_request =
+            cpu.filter(|_| done > 0).map(|cpu| (cpu.as_secs_f64() * 1e6 / done as f64).round());
+        Ok(Run { rps: (done as f64 / elapsed.as_secs_f64()).round(), cpu_us_per_request })
     });
     let _ = std::fs::remove_dir_all(&dir);
     result

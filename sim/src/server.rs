@@ -46,6 +46,7 @@ pub struct Simulator {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     pruner: JoinHandle<()>,
+    pusher: JoinHandle<()>,
 }
 
 impl Simulator {
@@ -71,14 +72,16 @@ impl Simulator {
                 }
             }
         });
+        let pusher = tokio::spawn(state.locks.clone().run_pushes());
         let task = tokio::spawn(async move {
-            axum::serve(listener, router)
+            // The client's address reaches the rate limiter (sign-in attempts are limited per IP).
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move {
                     let _ = signal.await;
                 })
                 .await
         });
-        Ok(Simulator { addr, state, shutdown: Some(shutdown), task: Some(task), pruner })
+        Ok(Simulator { addr, state, shutdown: Some(shutdown), task: Some(task), pruner, pusher })
     }
 
     /// The address it listens on.
@@ -105,6 +108,12 @@ impl Simulator {
         if let Some(task) = self.task.take() {
             task.await.context("the server task failed")??;
         }
+        // Connected locks get the changes of the last requests before the simulator goes.
+        self.pusher.abort();
+        let locks = self.state.locks.clone();
+        tokio::task::spawn_blocking(move || locks.push_scheduled())
+            .await
+            .context("the last pushes to connected locks failed")??;
         Ok(())
     }
 }
@@ -112,6 +121,7 @@ impl Simulator {
 impl Drop for Simulator {
     fn drop(&mut self) {
         self.pruner.abort();
+        self.pusher.abort();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

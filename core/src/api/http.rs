@@ -179,7 +179,8 @@ impl Http {
             let outcome = match request.send().await {
                 Ok(response) => {
                     let status = response.status();
-                    let retry_after = (status == StatusCode::SERVICE_UNAVAILABLE)
+                    let retry_after = (status == StatusCode::SERVICE_UNAVAILABLE
+                        || status == StatusCode::TOO_MANY_REQUESTS)
                         .then(|| response.headers().get(RETRY_AFTER))
                         .flatten()
                         .and_then(|value| value.to_str().ok())
@@ -224,8 +225,12 @@ impl Http {
                 tracing::debug!(%endpoint, "401: refreshing the token once");
                 continue;
             }
-            if status.is_server_error() && self.retry.allows_another(attempt) {
-                maybe_applied = true;
+            // A 429 (rate limited) is retried like a 5xx: after its Retry-After (capped at max_delay),
+            // with the same Idempotency-Key, within the same attempt budget.
+            if (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
+                && self.retry.allows_another(attempt)
+            {
+                maybe_applied |= status.is_server_error();
                 self.pause(attempt, retry_after).await;
                 continue;
             }

@@ -12,8 +12,9 @@ use rand::Rng;
 /// Connection errors, timeouts and 5xx responses are retried, for every method: GETs, PUTs, PATCHes and
 /// DELETEs are idempotent, and every POST carries an `Idempotency-Key` reused on each attempt of one logical
 /// call. Before retry `n` (1 for the second attempt) the client waits a random time between zero and
-/// `min(max_delay, base_delay × 2^(n-1))` ("full jitter"); a 503 with a `Retry-After` header in seconds is
-/// waited out instead, capped at `max_delay`.
+/// `min(max_delay, base_delay × 2^(n-1))` ("full jitter"); a 503 or a 429 (rate limited) with a
+/// `Retry-After` header in seconds is waited out instead, capped at `max_delay`. A 429 is retried like a
+/// 5xx, within the same attempts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first one included; 1 means no retry. 0 is treated as 1.
@@ -59,7 +60,7 @@ impl RetryPolicy {
     }
 
     /// The wait before retry `retry`, with `unit` a uniform random number in `[0, 1]` picking the point in
-    /// `[0, ceiling]`. A `Retry-After` (from a 503) replaces the backoff, capped at `max_delay`.
+    /// `[0, ceiling]`. A `Retry-After` (from a 503 or 429) replaces the backoff, capped at `max_delay`.
     pub fn delay_with(&self, retry: u32, retry_after: Option<Duration>, unit: f64) -> Duration {
         if let Some(after) = retry_after {
             return after.min(self.max_delay);

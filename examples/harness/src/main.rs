@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use latchkey::{SecretString, SystemClock};
+use latchkey_sim::backend::ratelimit::{Limit, RateLimits};
 use latchkey_sim::{BackendConfig, SimConfig};
 
 /// Latchkey: the access SDK for Latch-style smart locks — demo, simulator and test harness.
@@ -73,6 +74,13 @@ enum SimCommand {
             hide_env_values = true
         )]
         manager_token: String,
+        /// Requests a second allowed per bearer token (bursts of twice that); 0 turns the limit off.
+        #[arg(long, default_value_t = 5000.0)]
+        rate_limit: f64,
+        /// Sign-in attempts a second allowed per client address (bursts of ten times that); 0 turns the
+        /// limit off.
+        #[arg(long, default_value_t = 20.0)]
+        sign_in_rate_limit: f64,
     },
     /// Serve the virtual locks of a simulator database as Bluetooth LE peripherals until Ctrl-C.
     Locks(sim_locks::Args),
@@ -84,6 +92,12 @@ enum SimCommand {
     /// running simulator (the browser test's last step; not for users).
     #[command(hide = true)]
     PhoneUnlock(phone_unlock::Args),
+}
+
+/// A rate limit of `per_second` with bursts of `burst_factor` times that; none for 0 or less.
+fn limit(per_second: f64, burst_factor: f64) -> Option<Limit> {
+    (per_second > 0.0)
+        .then(|| Limit { per_second, burst: (per_second * burst_factor).ceil().max(1.0) as u32 })
 }
 
 fn main() -> ExitCode {
@@ -110,7 +124,10 @@ fn main() -> ExitCode {
                 init_logging();
                 sim_locks::run(args).await
             }
-            Command::Sim { command: SimCommand::Serve { addr, db, token_ttl, manager_token } } => {
+            Command::Sim {
+                command:
+                    SimCommand::Serve { addr, db, token_ttl, manager_token, rate_limit, sign_in_rate_limit },
+            } => {
                 init_logging();
                 let config = SimConfig {
                     addr,
@@ -118,6 +135,10 @@ fn main() -> ExitCode {
                     backend: BackendConfig {
                         token_ttl,
                         manager_token: SecretString::new(manager_token),
+                        rate_limits: RateLimits {
+                            api: limit(rate_limit, 2.0),
+                            sign_in: limit(sign_in_rate_limit, 10.0),
+                        },
                         ..BackendConfig::default()
                     },
                     clock: Arc::new(SystemClock),

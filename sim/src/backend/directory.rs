@@ -10,6 +10,8 @@ use latchkey::model::{
     DoorcodeDescription, DoorcodeView, Granter, GranterType, ManagerAccessView, ManagerUserView,
     PasscodeType, Role, UserView,
 };
+use std::sync::LazyLock;
+
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::db::{get_enum, get_opt_ts, get_ts};
@@ -77,25 +79,26 @@ fn door_from_row(row: &Row<'_>) -> rusqlite::Result<DoorRecord> {
 
 /// One door by uuid, whoever may use it.
 pub fn door(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<DoorRecord>> {
-    conn.query_row(
-        &format!("SELECT {DOOR_COLUMNS} FROM doors d JOIN buildings b ON b.uuid = d.building_uuid WHERE d.uuid = ?1"),
-        [uuid],
-        door_from_row,
-    )
-    .optional()
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {DOOR_COLUMNS} FROM doors d JOIN buildings b ON b.uuid = d.building_uuid WHERE d.uuid = ?1"
+        )
+    });
+    conn.prepare_cached(&SQL)?.query_row([uuid], door_from_row).optional()
 }
 
-/// One door by uuid if `partner` may use it.
+/// One door by uuid if `partner` may use it: a keyed lookup of the door, then of an enabled key of the
+/// partner holding it.
 pub fn visible_door(conn: &Connection, partner: &str, uuid: &str) -> rusqlite::Result<Option<DoorRecord>> {
-    conn.query_row(
-        &format!(
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
             "SELECT {DOOR_COLUMNS} FROM doors d JOIN buildings b ON b.uuid = d.building_uuid
-             WHERE d.uuid = ?2 AND d.uuid IN ({VISIBLE_DOORS})"
-        ),
-        [partner, uuid],
-        door_from_row,
-    )
-    .optional()
+             WHERE d.uuid = ?2 AND EXISTS (
+                SELECT 1 FROM key_doors kd JOIN keys k ON k.uuid = kd.key_uuid
+                WHERE kd.door_uuid = d.uuid AND k.partner_uuid = ?1 AND k.enabled = 1)"
+        )
+    });
+    conn.prepare_cached(&SQL)?.query_row([partner, uuid], door_from_row).optional()
 }
 
 /// The doors `partner` may use, in creation order, optionally only those of one building.
@@ -151,24 +154,23 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
 
 /// A user by uuid.
 pub fn user(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<UserRecord>> {
-    conn.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE uuid = ?1"), [uuid], user_from_row)
-        .optional()
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {USER_COLUMNS} FROM users WHERE uuid = ?1"));
+    conn.prepare_cached(&SQL)?.query_row([uuid], user_from_row).optional()
 }
 
 /// A user by (lowercased) email.
 pub fn user_by_email(conn: &Connection, email: &str) -> rusqlite::Result<Option<UserRecord>> {
-    conn.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1"), [email], user_from_row)
-        .optional()
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1"));
+    conn.prepare_cached(&SQL)?.query_row([email], user_from_row).optional()
 }
 
 /// The oldest user with this phone.
 pub fn user_by_phone(conn: &Connection, phone: &str) -> rusqlite::Result<Option<UserRecord>> {
-    conn.query_row(
-        &format!("SELECT {USER_COLUMNS} FROM users WHERE phone = ?1 ORDER BY seq LIMIT 1"),
-        [phone],
-        user_from_row,
-    )
-    .optional()
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {USER_COLUMNS} FROM users WHERE phone = ?1 ORDER BY seq LIMIT 1"));
+    conn.prepare_cached(&SQL)?.query_row([phone], user_from_row).optional()
 }
 
 /// Who granted an access, as stored.
@@ -302,9 +304,10 @@ fn access_from_row(row: &Row<'_>) -> rusqlite::Result<AccessRecord> {
 
 /// Every access of a user, in grant order.
 pub fn accesses_of(conn: &Connection, user: &str) -> rusqlite::Result<Vec<AccessRecord>> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {ACCESS_COLUMNS} FROM accesses a WHERE a.user_uuid = ?1 ORDER BY a.seq"
-    ))?;
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!("SELECT {ACCESS_COLUMNS} FROM accesses a WHERE a.user_uuid = ?1 ORDER BY a.seq")
+    });
+    let mut statement = conn.prepare_cached(&SQL)?;
     let rows = statement.query_map([user], access_from_row)?;
     rows.collect()
 }
@@ -316,15 +319,25 @@ pub fn partner_accesses_of(
     partner: &str,
     user: &str,
 ) -> rusqlite::Result<Vec<AccessRecord>> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {ACCESS_COLUMNS} FROM accesses a
-         WHERE a.user_uuid = ?2 AND a.door_uuid IN ({VISIBLE_DOORS})
-           AND ((a.granter_type = 'PARTNER' AND a.granter_uuid = ?1)
-             OR (a.granter_type = 'USER' AND a.granter_uuid IN (
-                   SELECT p.user_uuid FROM accesses p
-                   WHERE p.granter_type = 'PARTNER' AND p.granter_uuid = ?1)))
-         ORDER BY a.seq"
-    ))?;
+    // Keyed lookups only: the user's accesses (their index), then for each a key of the partner holding
+    // the door, and for a shared access one access of the sharer granted by the partner (the sharer's
+    // index). An `IN (SELECT …)` over the partner's accesses would build the set of every user the
+    // partner ever granted, on every call (docs/performance.md).
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {ACCESS_COLUMNS} FROM accesses a
+             WHERE a.user_uuid = ?2
+               AND EXISTS (SELECT 1 FROM key_doors kd JOIN keys k ON k.uuid = kd.key_uuid
+                           WHERE kd.door_uuid = a.door_uuid AND k.partner_uuid = ?1 AND k.enabled = 1)
+               AND ((a.granter_type = 'PARTNER' AND a.granter_uuid = ?1)
+                 OR (a.granter_type = 'USER' AND EXISTS (
+                       SELECT 1 FROM accesses p
+                       WHERE p.user_uuid = a.granter_uuid
+                         AND +p.granter_type = 'PARTNER' AND +p.granter_uuid = ?1)))
+             ORDER BY a.seq"
+        )
+    });
+    let mut statement = conn.prepare_cached(&SQL)?;
     let rows = statement.query_map([partner, user], access_from_row)?;
     rows.collect()
 }

@@ -18,12 +18,11 @@ const MAX_TRIES: u32 = 64;
 
 /// Whether `code` is already a current code of `door` (for any user or granter).
 fn in_use(conn: &Connection, door: &str, code: &str, now: DateTime<Utc>) -> rusqlite::Result<bool> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT EXISTS(SELECT 1 FROM accesses WHERE door_uuid = ?1 AND doorcode = ?2
                        AND (end_time IS NULL OR end_time > ?3))",
-        params![door, code, ts(now)],
-        |row| row.get(0),
-    )
+    )?
+    .query_row(params![door, code, ts(now)], |row| row.get(0))
 }
 
 /// A random 7-digit code not in current use at any of `doors`.
@@ -61,24 +60,23 @@ pub fn existing_common_code(
     // `+` keeps SQLite on the user's index: the granter's index would scan every access of the partner
     // (docs/performance.md).
     let code: Option<String> = conn
-        .query_row(
+        .prepare_cached(
             "SELECT a.doorcode FROM accesses a JOIN doors d ON d.uuid = a.door_uuid
              WHERE a.user_uuid = ?1 AND +a.granter_type = ?2 AND +a.granter_uuid = ?3
                AND a.passcode_type = 'PERMANENT' AND d.accessibility_type = 'COMMUNAL'
                AND a.doorcode IS NOT NULL AND (a.end_time IS NULL OR a.end_time > ?4)
              ORDER BY a.seq LIMIT 1",
-            params![user, granter.0, granter.1, ts(now)],
-            |row| row.get(0),
-        )
+        )?
+        .query_row(params![user, granter.0, granter.1, ts(now)], |row| row.get(0))
         .optional()?;
     let Some(code) = code else { return Ok(None) };
     for door in doors {
-        let taken: bool = conn.query_row(
-            "SELECT EXISTS(SELECT 1 FROM accesses WHERE door_uuid = ?1 AND doorcode = ?2 AND user_uuid <> ?3
-                           AND (end_time IS NULL OR end_time > ?4))",
-            params![door, code, user, ts(now)],
-            |row| row.get(0),
-        )?;
+        let taken: bool = conn
+            .prepare_cached(
+                "SELECT EXISTS(SELECT 1 FROM accesses WHERE door_uuid = ?1 AND doorcode = ?2 AND user_uuid <> ?3
+                               AND (end_time IS NULL OR end_time > ?4))",
+            )?
+            .query_row(params![door, code, user, ts(now)], |row| row.get(0))?;
         if taken {
             return Ok(None);
         }
@@ -102,11 +100,8 @@ pub fn derive_daily(
     let day_text = day.to_string();
     let local_day = LocalDay::from_ymd(day.year(), day.month(), day.day());
     let mut slot: u32 = conn
-        .query_row(
-            "SELECT next_slot FROM daily_slots WHERE door_uuid = ?1 AND kind = ?2 AND day = ?3",
-            params![door.view.uuid, passcode_type.as_str(), day_text],
-            |row| row.get(0),
-        )
+        .prepare_cached("SELECT next_slot FROM daily_slots WHERE door_uuid = ?1 AND kind = ?2 AND day = ?3")?
+        .query_row(params![door.view.uuid, passcode_type.as_str(), day_text], |row| row.get(0))
         .optional()?
         .unwrap_or(0);
     for _ in 0..MAX_TRIES {
@@ -118,11 +113,11 @@ pub fn derive_daily(
         let code = doorcode::daily(&door.doorcode_secret, kind, local_day, this_slot).to_string();
         slot += 1;
         if !in_use(conn, &door.view.uuid, &code, now)? {
-            conn.execute(
+            conn.prepare_cached(
                 "INSERT INTO daily_slots (door_uuid, kind, day, next_slot) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (door_uuid, kind, day) DO UPDATE SET next_slot = excluded.next_slot",
-                params![door.view.uuid, passcode_type.as_str(), day_text, slot],
-            )?;
+            )?
+            .execute(params![door.view.uuid, passcode_type.as_str(), day_text, slot])?;
             return Ok(Some((code, this_slot)));
         }
     }

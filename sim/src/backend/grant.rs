@@ -194,10 +194,10 @@ fn find_or_create_user(
         email: email.map(str::to_owned),
         phone: request.phone.clone(),
     };
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO users (uuid, first_name, last_name, email, phone, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![user.uuid, user.first_name, user.last_name, user.email, user.phone, ts(now)],
-    )?;
+    )?
+    .execute(params![user.uuid, user.first_name, user.last_name, user.email, user.phone, ts(now)])?;
     Ok((user, true))
 }
 
@@ -260,15 +260,16 @@ fn store(
     slot: Option<u16>,
 ) -> rusqlite::Result<()> {
     let (granter_type, granter_uuid) = access.granter.columns();
-    conn.execute(
+    conn.prepare_cached(
         "DELETE FROM accesses WHERE user_uuid = ?1 AND door_uuid = ?2 AND granter_type = ?3 AND granter_uuid = ?4",
-        params![access.user_uuid, access.door_uuid, granter_type, granter_uuid],
-    )?;
-    conn.execute(
+    )?
+    .execute(params![access.user_uuid, access.door_uuid, granter_type, granter_uuid])?;
+    conn.prepare_cached(
         "INSERT INTO accesses (user_uuid, door_uuid, granter_type, granter_uuid, passcode_type, role, shareable,
                                start_time, end_time, doorcode, doorcode_description, code_day, code_slot)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        params![
+    )?
+    .execute(params![
             access.user_uuid,
             access.door_uuid,
             granter_type,
@@ -282,8 +283,7 @@ fn store(
             access.doorcode_description.as_str(),
             day.map(|day| day.to_string()),
             slot,
-        ],
-    )?;
+        ])?;
     Ok(())
 }
 

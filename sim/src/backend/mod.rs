@@ -4,6 +4,7 @@
 //! [`app`] builds the router without a socket, so tests can drive it directly; `crate::server` binds it.
 
 pub mod auth;
+pub mod controls;
 pub mod db;
 pub mod directory;
 mod doorcodes;
@@ -17,6 +18,7 @@ mod me;
 pub mod outbox;
 mod pagination;
 mod partner;
+pub mod ratelimit;
 pub mod state;
 pub mod web;
 
@@ -47,11 +49,14 @@ pub fn app(state: AppState) -> Router {
         .merge(manager::router())
         .merge(me::router())
         .merge(web::router())
+        .merge(controls::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(middleware::from_fn(extract::refuse_oversized_bodies))
+        .layer(middleware::from_fn_with_state(state.clone(), controls::faults::layer))
+        .layer(middleware::from_fn_with_state(state.clone(), ratelimit::layer))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::custom(panic_response))
         // One debug span per request (method, path and query, never headers or bodies) and its outcome.

@@ -18,10 +18,10 @@ pub fn send(
     subject: &str,
     content: &str,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO outbox (channel, recipient, kind, subject, content, sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![wire(&channel), recipient, wire(&kind), subject, content, ts(now)],
-    )?;
+    )?
+    .execute(params![wire(&channel), recipient, wire(&kind), subject, content, ts(now)])?;
     Ok(())
 }
 

@@ -8,8 +8,10 @@ use latchkey::{Clock, SecretString};
 use rand::RngCore;
 use rusqlite::OptionalExtension;
 
+use super::controls::Controls;
 use super::db::Db;
 use super::lockside::BackendKeys;
+use super::ratelimit::{Limiter, RateLimits};
 use crate::locks::LockRegistry;
 
 /// Settings of the simulated backend.
@@ -23,6 +25,8 @@ pub struct BackendConfig {
     pub otp_ttl: Duration,
     /// The bearer token of the manager API.
     pub manager_token: SecretString,
+    /// Rate limits per client (generous by default).
+    pub rate_limits: RateLimits,
 }
 
 impl Default for BackendConfig {
@@ -32,6 +36,7 @@ impl Default for BackendConfig {
             refresh_token_ttl: Duration::days(30),
             otp_ttl: Duration::minutes(5),
             manager_token: SecretString::new("dev-manager-token"),
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -51,11 +56,20 @@ pub struct AppState {
     pub lock_keys: Arc<BackendKeys>,
     /// The virtual locks of this simulator.
     pub locks: LockRegistry,
+    /// The controls of partners' tests: the clock behind [`AppState::clock`], injected faults.
+    pub controls: Arc<Controls>,
+    /// The rate limiter's buckets.
+    pub limiter: Arc<Limiter>,
 }
 
 impl AppState {
     /// Builds the state, loading (or creating) the signing key stored in `db`.
+    ///
+    /// `clock` is the base of the simulator's controllable clock ([`Controls::clock`]): every time rule,
+    /// and the virtual locks, read that one.
     pub fn new(db: Db, clock: Arc<dyn Clock>, config: BackendConfig) -> rusqlite::Result<AppState> {
+        let controls = Arc::new(Controls::new(clock));
+        let clock: Arc<dyn Clock> = controls.clock.clone();
         let signing_key = db.write(|tx| {
             let stored: Option<Vec<u8>> = tx
                 .query_row("SELECT value FROM meta WHERE key = 'jwt_signing_key'", [], |row| row.get(0))
@@ -79,16 +93,17 @@ impl AppState {
             signing_key: Arc::new(signing_key),
             lock_keys: Arc::new(lock_keys),
             locks,
+            controls,
+            limiter: Arc::default(),
         })
     }
 
-    /// After an access change at `doors`: their deltas are issued, and connected locks among them get them
-    /// at once. Failures are logged, never returned: the change itself is committed, and the next push or
-    /// phone sync carries it.
+    /// After an access change at `doors`, committed: their deltas are issued, and connected locks among
+    /// them get them, in the background (`LockRegistry::schedule_push`), so the request does not wait for
+    /// the locks. Failures are logged there, never returned: the change itself is committed, and the next
+    /// push or phone sync carries it.
     pub fn push_to_connected_locks<'a>(&self, doors: impl IntoIterator<Item = &'a str>) {
-        if let Err(error) = self.locks.push_to_connected(&self.lock_keys, doors) {
-            tracing::warn!(%error, "could not push deltas to connected locks");
-        }
+        self.locks.schedule_push(&self.lock_keys, doors);
     }
 
     /// The current instant by the injected clock.

@@ -5,7 +5,8 @@
 //! - [`LockConnection`] (`connection`): the GATT-like service of one connection (framing and dispatch).
 //! - [`LockRegistry`]: the locks of one simulator, loaded by door from the database on first use, shared
 //!   (`Arc<Mutex<..>>`) by connections and tests; [`LockRegistry::push_to_connected`] gives connected
-//!   locks (`isConnected: true`) their pending deltas straight from the backend.
+//!   locks (`isConnected: true`) their pending deltas straight from the backend, in the background after
+//!   [`LockRegistry::schedule_push`] (and before anyone uses such a lock, see [`LockRegistry::get`]).
 //!
 //! Locks are created by the backend's activation (`install`, in the activation's transaction). This
 //! module never decides access rules: it only runs what the protocol crate decides.
@@ -14,7 +15,7 @@ mod connection;
 mod lock;
 pub mod state;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use latchkey::Clock;
@@ -58,6 +59,18 @@ pub struct LockRegistry {
     db: Db,
     clock: Arc<dyn Clock>,
     locks: Arc<Mutex<LockCache>>,
+    pushes: Arc<Pushes>,
+}
+
+/// Access changes not yet pushed to their doors' locks ([`LockRegistry::schedule_push`]).
+#[derive(Default)]
+struct Pushes {
+    /// The doors changed since their last push, and the key that signs their deltas.
+    pending: Mutex<(BTreeSet<String>, Option<Arc<BackendKeys>>)>,
+    /// Held while a push runs, so whoever waits for a door's push sees it finished.
+    running: Mutex<()>,
+    /// Wakes [`LockRegistry::run_pushes`].
+    wake: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for LockRegistry {
@@ -69,15 +82,23 @@ impl std::fmt::Debug for LockRegistry {
 impl LockRegistry {
     /// A registry over `db`, with locks whose clocks follow `clock`.
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> LockRegistry {
-        LockRegistry { db, clock, locks: Arc::new(Mutex::new(HashMap::new())) }
+        LockRegistry { db, clock, locks: Arc::new(Mutex::new(HashMap::new())), pushes: Arc::default() }
     }
 
     fn cache(&self) -> MutexGuard<'_, LockCache> {
         self.locks.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The lock with id `lock_id` (the door uuid's bytes), loaded from the database on first use.
+    /// The lock with id `lock_id` (the door uuid's bytes), loaded from the database on first use. A
+    /// connected lock first gets any push still scheduled for it, so whoever uses a lock sees every access
+    /// change committed before.
     pub fn get(&self, lock_id: [u8; 16]) -> Result<Option<Arc<Mutex<VirtualLock>>>, LockError> {
+        self.settle(&uuid::Uuid::from_bytes(lock_id).to_string())?;
+        self.loaded(lock_id)
+    }
+
+    /// The lock with id `lock_id`, without waiting for pushes.
+    fn loaded(&self, lock_id: [u8; 16]) -> Result<Option<Arc<Mutex<VirtualLock>>>, LockError> {
         let mut cache = self.cache();
         if let Some(lock) = cache.get(&lock_id) {
             return Ok(Some(lock.clone()));
@@ -124,10 +145,75 @@ impl LockRegistry {
         self.cache().clear();
     }
 
+    fn pending(&self) -> MutexGuard<'_, (BTreeSet<String>, Option<Arc<BackendKeys>>)> {
+        self.pushes.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn running(&self) -> MutexGuard<'_, ()> {
+        self.pushes.running.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// After an access change at `doors`, committed: schedules [`LockRegistry::push_to_connected`] for
+    /// them without waiting for it. [`LockRegistry::run_pushes`] runs it in the background, coalescing
+    /// the changes of many requests into one delta per door; [`LockRegistry::get`] runs it first for a
+    /// lock still waiting for one. So a request never waits for locks, and nobody sees a connected lock
+    /// that missed a change committed before they looked.
+    pub fn schedule_push<'a>(&self, keys: &Arc<BackendKeys>, doors: impl IntoIterator<Item = &'a str>) {
+        let mut pending = self.pending();
+        pending.0.extend(doors.into_iter().map(str::to_owned));
+        pending.1.get_or_insert_with(|| keys.clone());
+        drop(pending);
+        self.pushes.wake.notify_one();
+    }
+
+    /// Runs every scheduled push now; returns how many deltas connected locks applied.
+    pub fn push_scheduled(&self) -> Result<usize, LockError> {
+        let _running = self.running();
+        let (doors, keys) = {
+            let mut pending = self.pending();
+            (std::mem::take(&mut pending.0), pending.1.clone())
+        };
+        match keys {
+            Some(keys) if !doors.is_empty() => {
+                self.push_to_connected(&keys, doors.iter().map(String::as_str))
+            }
+            _ => Ok(0),
+        }
+    }
+
+    /// Runs the push scheduled for `door`, if any, and waits for one in progress.
+    fn settle(&self, door: &str) -> Result<(), LockError> {
+        let _running = self.running();
+        let keys = {
+            let mut pending = self.pending();
+            if !pending.0.remove(door) {
+                return Ok(());
+            }
+            pending.1.clone()
+        };
+        if let Some(keys) = keys {
+            self.push_to_connected(&keys, [door])?;
+        }
+        Ok(())
+    }
+
+    /// Runs scheduled pushes as they come, forever (the simulator spawns it and aborts it on stop).
+    pub async fn run_pushes(self) {
+        loop {
+            self.pushes.wake.notified().await;
+            let registry = self.clone();
+            match tokio::task::spawn_blocking(move || registry.push_scheduled()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "could not push deltas to connected locks"),
+                Err(error) => tracing::warn!(%error, "the push task failed"),
+            }
+        }
+    }
+
     /// After an access change at the `changed` doors: issues the next delta of each provisioned one whose
     /// desired state changed (so an offline lock learns it from the next phone that syncs there), and applies the pending
     /// deltas of connected locks (`isConnected: true`) at once. Returns how many deltas connected locks
-    /// applied. Called by the partner and manager handlers after their transaction.
+    /// applied. Runs in the background after [`LockRegistry::schedule_push`].
     pub fn push_to_connected<'a>(
         &self,
         keys: &BackendKeys,
@@ -153,7 +239,7 @@ impl LockRegistry {
         let mut applied = 0;
         for (door, connected) in doors {
             let now = self.clock.now();
-            let lock = if connected { self.by_door(&door)? } else { None };
+            let lock = if connected { self.loaded(lockside::lock_id(&door)?)? } else { None };
             let Some(lock) = lock else {
                 self.db.write(|tx| lockside::pending_deltas(tx, keys, &door, u64::MAX, now))?;
                 continue;

@@ -46,11 +46,15 @@ impl Rig {
             .expect("activate");
     }
 
-    /// Partner A invites `email` to `doors` (PERMANENT); returns the user's uuid.
+    /// Partner A invites `email` to `doors` (PERMANENT); returns the user's uuid. The backend's background
+    /// push runs before it returns, so each invite issues its own delta (pushes coalesce changes that
+    /// arrive faster than they run).
     async fn invite(&self, email: &str, doors: &[&DoorView], shareable: bool) -> String {
         let mut request = permanent(email, doors, self.w.now());
         request.shareable = shareable;
-        self.w.a.create_user_v2(&request).await.expect("invite").user_uuid
+        let user = self.w.a.create_user_v2(&request).await.expect("invite").user_uuid;
+        self.w.sim.state().locks.push_scheduled().expect("push");
+        user
     }
 
     fn store(&self, name: &str) -> PathBuf {

@@ -60,8 +60,12 @@ impl Rig {
     }
 
     /// Partner A invites `email` to `doors` (PERMANENT, NON_RESIDENT); returns the user uuid and the view.
+    /// Invites, then lets the backend's background push run, so each invite issues its own delta (pushes
+    /// coalesce changes that arrive faster than they run).
     async fn invite(&self, email: &str, doors: &[&DoorView]) -> latchkey::model::UserView {
-        self.w.a.create_user_v2(&permanent(email, doors, self.w.now())).await.expect("invite")
+        let user = self.w.a.create_user_v2(&permanent(email, doors, self.w.now())).await.expect("invite");
+        self.state.locks.push_scheduled().expect("push");
+        user
     }
 
     fn credential(&self, user: &str, door: &DoorView, device: &SigningKey) -> Result<Credential, AppError> {

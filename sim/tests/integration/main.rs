@@ -7,6 +7,7 @@
 mod proxy;
 mod support;
 
+mod controls;
 mod daily_day;
 mod door_client;
 mod doorcodes;
@@ -20,6 +21,7 @@ mod notifications;
 mod pagination;
 mod patch_revoke;
 mod persistence;
+mod ratelimit;
 mod security;
 mod sign_in;
 mod tokens;

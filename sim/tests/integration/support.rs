@@ -16,6 +16,7 @@ use latchkey::model::{
     OutboxMessage, PasscodeType, Role, UserView,
 };
 use latchkey::{ManualClock, SecretString};
+use latchkey_sim::backend::ratelimit::RateLimits;
 use latchkey_sim::{BackendConfig, SimConfig, Simulator};
 use serde_json::Value;
 
@@ -129,11 +130,13 @@ pub struct Options {
     pub db: String,
     /// The lifetime of access tokens.
     pub token_ttl: Duration,
+    /// The simulator's rate limits.
+    pub rate_limits: RateLimits,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { db: ":memory:".into(), token_ttl: Duration::hours(24) }
+        Options { db: ":memory:".into(), token_ttl: Duration::hours(24), rate_limits: RateLimits::default() }
     }
 }
 
@@ -446,6 +449,7 @@ async fn simulator(options: &Options, clock: &ManualClock) -> Simulator {
         backend: BackendConfig {
             token_ttl: options.token_ttl,
             manager_token: SecretString::new(MANAGER_TOKEN),
+            rate_limits: options.rate_limits,
             ..BackendConfig::default()
         },
         clock: Arc::new(clock.clone()),

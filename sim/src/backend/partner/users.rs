@@ -31,11 +31,13 @@ async fn create_v1(
     caller: PartnerCaller,
     JsonBody(request): JsonBody<CreateUserRequest>,
 ) -> AppResult<Json<CreateUserV1Response>> {
-    let (outcome, doors) = invite(&state, &caller, &request)?;
-    Ok(Json(CreateUserV1Response {
-        user_uuid: outcome.user.uuid,
-        doors: doors.iter().map(|door| directory::door_summary(&door.view)).collect(),
-    }))
+    let (outcome, doors) = invite(&state, &caller, &request, |_, outcome, doors| {
+        Ok((
+            outcome.user.uuid.clone(),
+            doors.iter().map(|door| directory::door_summary(&door.view)).collect(),
+        ))
+    })?;
+    Ok(Json(CreateUserV1Response { user_uuid: outcome, doors }))
 }
 
 async fn create_v2(
@@ -43,26 +45,28 @@ async fn create_v2(
     caller: PartnerCaller,
     JsonBody(request): JsonBody<CreateUserRequest>,
 ) -> AppResult<Json<UserView>> {
-    let (outcome, _) = invite(&state, &caller, &request)?;
-    let view =
-        state.db.read(|conn| directory::partner_user_view(conn, &caller.partner_uuid, &outcome.user))?;
+    // The view is read in the grant's own transaction: one turn of the database per request.
+    let view = invite(&state, &caller, &request, |tx, outcome, _| {
+        Ok(directory::partner_user_view(tx, &caller.partner_uuid, &outcome.user)?)
+    })?;
     Ok(Json(view))
 }
 
-/// Validates an invite by the spec's rules and applies it in one transaction.
-fn invite(
+/// Validates an invite by the spec's rules and applies it in one transaction, in which `answer` builds the
+/// response from what was granted.
+fn invite<T>(
     state: &AppState,
     caller: &PartnerCaller,
     request: &CreateUserRequest,
-) -> AppResult<(GrantOutcome, Vec<DoorRecord>)> {
+    answer: impl FnOnce(&Connection, &GrantOutcome, &[DoorRecord]) -> AppResult<T>,
+) -> AppResult<T> {
     let now = state.now();
     validation::validate_create_user(request, now)?;
-    let granted = state.db.write(|tx| {
+    let (answer, doors) = state.db.write(|tx| {
         let doors = usable_doors(tx, &caller.partner_uuid, &request.door_uuids)?;
-        let partner_name: String =
-            tx.query_row("SELECT name FROM partners WHERE uuid = ?1", [&caller.partner_uuid], |row| {
-                row.get(0)
-            })?;
+        let partner_name: String = tx
+            .prepare_cached("SELECT name FROM partners WHERE uuid = ?1")?
+            .query_row([&caller.partner_uuid], |row| row.get(0))?;
         let grant = GrantRequest {
             granter: GranterRef::Partner(caller.partner_uuid.clone()),
             granter_name: partner_name,
@@ -72,17 +76,18 @@ fn invite(
             phone: request.phone.clone(),
             start_time: request.start_time,
             end_time: request.end_time,
-            doors: doors.clone(),
+            doors,
             shareable: request.shareable,
             passcode_type: request.passcode_type,
             role: request.role,
             should_notify: request.should_notify,
         };
         let outcome = grant::grant(tx, now, &grant)?;
-        Ok::<_, AppError>((outcome, doors))
+        let answer = answer(tx, &outcome, &grant.doors)?;
+        Ok::<_, AppError>((answer, grant.doors))
     })?;
-    state.push_to_connected_locks(granted.1.iter().map(|door| door.view.uuid.as_str()));
-    Ok(granted)
+    state.push_to_connected_locks(doors.iter().map(|door| door.view.uuid.as_str()));
+    Ok(answer)
 }
 
 /// The requested doors (duplicates dropped, order kept), or 400 naming every door the partner cannot use.

@@ -37,7 +37,8 @@ pub fn router() -> Router<AppState> {
 }
 
 fn signing_key(conn: &Connection) -> rusqlite::Result<Vec<u8>> {
-    conn.query_row("SELECT value FROM meta WHERE key = 'jwt_signing_key'", [], |row| row.get(0))
+    conn.prepare_cached("SELECT value FROM meta WHERE key = 'jwt_signing_key'")?
+        .query_row([], |row| row.get(0))
 }
 
 fn mac(key: &[u8], user: &str, expires: i64) -> Vec<u8> {
