@@ -63,12 +63,17 @@ impl Throttle {
     }
 
     /// Records a wrong code checked at `now`.
+    ///
+    /// The failure times stay in order even when the lock's clock went back (a power loss restores it to
+    /// the last time token): a failure is recorded no earlier than the latest one already held, so the
+    /// 24-hour cap never forgets it sooner and the persisted state still decodes (found by fuzzing).
     pub fn record_failure(&mut self, now: u32) {
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         if self.recent_failures.len() >= MAX_GUESSES_PER_DAY {
             self.recent_failures.remove(0);
         }
-        self.recent_failures.push(now);
+        let at = self.recent_failures.last().map_or(now, |&latest| latest.max(now));
+        self.recent_failures.push(at);
         let lockout = lockout_after(self.consecutive_failures);
         if lockout > 0 {
             self.locked_until = now.saturating_add(lockout);
