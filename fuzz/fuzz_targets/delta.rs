@@ -36,8 +36,7 @@ fuzz_target!(|data: &[u8]| {
             if delta.entries.len() > 256 {
                 return;
             }
-            let resigned =
-                Delta::sign(delta.kind, v.lock_id, delta.seq, delta.entries.clone(), &v.backend);
+            let resigned = Delta::sign(delta.kind, v.lock_id, delta.seq, delta.entries.clone(), &v.backend);
             let before = state.clone();
             match state.apply(&resigned, &v.backend_pub) {
                 Ok(applied) => {

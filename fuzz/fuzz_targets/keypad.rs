@@ -9,7 +9,9 @@
 
 use latchkey_fuzz::{take_u32, vectors};
 use latchkey_protocol::doorcode::{DailyKind, Doorcode, daily};
-use latchkey_protocol::keypad::{DenyReason, FREE_ATTEMPTS, Keypad, PermanentCode, Throttle, Verdict, ZoneRule};
+use latchkey_protocol::keypad::{
+    DenyReason, FREE_ATTEMPTS, Keypad, PermanentCode, Throttle, Verdict, ZoneRule,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -42,7 +42,10 @@ fuzz_target!(|data: &[u8]| {
             Ok(replies) => {
                 assert!(!closed, "a closed connection accepted a write");
                 for r in replies {
-                    assert!(!r.is_empty() && r.len() <= usize::from(mtu) - 3, "a reply packet overruns the MTU");
+                    assert!(
+                        !r.is_empty() && r.len() <= usize::from(mtu) - 3,
+                        "a reply packet overruns the MTU"
+                    );
                 }
             }
             Err(_) => closed = true,
@@ -51,7 +54,11 @@ fuzz_target!(|data: &[u8]| {
     let guard = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     assert_eq!(guard.last_applied_seq(), seq_before, "forged bytes applied a delta");
     assert!(
-        guard.pending_log().iter().filter(|e| e.seq > last_log).all(|e| e.record.kind != EventKind::UNLOCK_GRANTED),
+        guard
+            .pending_log()
+            .iter()
+            .filter(|e| e.seq > last_log)
+            .all(|e| e.record.kind != EventKind::UNLOCK_GRANTED),
         "forged bytes unlocked the door"
     );
 });

@@ -2,7 +2,8 @@
 //! manager, web pages) with fuzzed query strings, path parameters, bodies, content types and tokens,
 //! through the real axum router (extractors, JSON parsing, validation, SQLite) with `oneshot`.
 //!
-//! Input: length-prefixed parts: [operation, flags], query, path segment, body. Asserts: never a panic,
+//! Input: length-prefixed parts: [flags, operation], query, path segment, body (where `{door}`, `{user}`,
+//! `{now}`… name the world's ids). Asserts: never a panic,
 //! never a 5xx: whatever a client sends is answered with a 2xx, 3xx or a 4xx that explains itself.
 #![no_main]
 
@@ -98,22 +99,21 @@ fn query(bytes: &[u8]) -> String {
 fuzz_target!(|data: &[u8]| {
     let parts = messages(data);
     let Some(head) = parts.first() else { return };
-    let (op, flags) = match head[..] {
-        [op, flags, ..] => (op, flags),
-        [op] => (op, 0),
-        [] => return,
-    };
+    // The header is a flags byte, then the operation: "METHOD /path/template" (how the seeds name it), or
+    // any byte picking one by index.
+    let Some((&flags, op)) = head.split_first() else { return };
+    let index = OPERATIONS
+        .iter()
+        .position(|(method, template, _)| op == format!("{method} {template}").as_bytes())
+        .unwrap_or_else(|| usize::from(op.first().copied().unwrap_or(0)) % OPERATIONS.len());
     let w = sim_world::world();
-    let (method, template, auth) = OPERATIONS[usize::from(op) % OPERATIONS.len()];
+    let (method, template, auth) = OPERATIONS[index];
     let segment = parts.get(2).map(|s| encode(s));
     let ids = &w.ids;
     let mut path = template.to_owned();
-    for (name, id) in [
-        ("{user}", &ids.user),
-        ("{door}", &ids.door),
-        ("{building}", &ids.building),
-        ("{key}", &ids.key),
-    ] {
+    for (name, id) in
+        [("{user}", &ids.user), ("{door}", &ids.door), ("{building}", &ids.building), ("{key}", &ids.key)]
+    {
         // Flag bit 0: the first parameter is fuzzed instead of a real id.
         let value = match (&segment, flags & 1 == 1 && path.contains(name)) {
             (Some(s), true) if !s.is_empty() => s.clone(),
@@ -141,8 +141,24 @@ fuzz_target!(|data: &[u8]| {
         2 => None,
         _ => Some(String::from_utf8_lossy(parts.get(1).copied().unwrap_or_default()).into_owned()),
     };
+    // Placeholders in a UTF-8 body name the world's real ids, so seeds can be valid requests.
     let body = parts.get(3).map(|b| b.to_vec()).unwrap_or_default();
-    let mut request = Request::builder().method(Method::from_bytes(method.as_bytes()).expect("a method")).uri(&path);
+    let body = match String::from_utf8(body) {
+        Ok(text) => text
+            .replace("{door}", &ids.door)
+            .replace("{user}", &ids.user)
+            .replace("{building}", &ids.building)
+            .replace("{key}", &ids.key)
+            .replace("{partner}", &ids.partner)
+            .replace("{client_id}", &ids.client_id)
+            .replace("{client_secret}", &ids.client_secret)
+            .replace("{email}", &ids.email)
+            .replace("{now}", &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .into_bytes(),
+        Err(error) => error.into_bytes(),
+    };
+    let mut request =
+        Request::builder().method(Method::from_bytes(method.as_bytes()).expect("a method")).uri(&path);
     if let Some(token) = token {
         // Flag bit 5: the manager web's session cookie instead of a bearer header.
         if flags & 0x20 != 0 {

@@ -76,9 +76,9 @@ impl World {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
         let request = match body {
-            Some(body) => request
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string())),
+            Some(body) => {
+                request.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string()))
+            }
             None => request.body(Body::empty()),
         }
         .expect("a valid request");
@@ -99,9 +99,11 @@ pub fn world() -> &'static World {
 }
 
 fn build() -> World {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
     let db = Db::open(":memory:").expect("an in-memory database");
-    let config = BackendConfig { manager_token: SecretString::new(MANAGER_TOKEN), ..BackendConfig::default() };
+    let config =
+        BackendConfig { manager_token: SecretString::new(MANAGER_TOKEN), ..BackendConfig::default() };
     let state = AppState::new(db, Arc::new(SystemClock), config).expect("the backend state");
     let router = app(state.clone());
     let empty = Ids {
@@ -156,8 +158,10 @@ fn build() -> World {
         Method::POST,
         "/v1/oauth/token",
         None,
-        Some(json!({"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret,
-                    "audience": latchkey::model::PARTNER_AUDIENCE})),
+        Some(
+            json!({"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret,
+                    "audience": latchkey::model::PARTNER_AUDIENCE}),
+        ),
     );
     let partner_token = text(&token, "access_token");
     let email = w.ids.email.clone();

@@ -5,6 +5,8 @@
 
 mod bench;
 mod browser;
+mod conformance;
+mod fuzz;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -36,6 +38,17 @@ enum Task {
         #[arg(long)]
         quick: bool,
     },
+    /// Run every cargo-fuzz target of `fuzz/` for N seconds each (installs nightly and cargo-fuzz if missing).
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u32,
+        /// Only this target.
+        #[arg(long)]
+        target: Option<String>,
+    },
+    /// Check docs/openapi.yaml against the running simulator: route table and schemathesis.
+    Conformance,
 }
 
 fn main() -> ExitCode {
@@ -43,6 +56,8 @@ fn main() -> ExitCode {
         Task::Test { no_lint } => test(no_lint),
         Task::Browser => browser::run(),
         Task::Bench { quick } => bench::bench(quick),
+        Task::Fuzz { seconds, target } => fuzz::run(seconds, target.as_deref()),
+        Task::Conformance => conformance::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -100,6 +115,9 @@ fn require(tool: &str, why: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Seconds each fuzz target runs in `cargo xtask test` (`cargo xtask fuzz --seconds N` for longer runs).
+const FUZZ_SECONDS_IN_TEST: u32 = 10;
+
 fn test(no_lint: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     require("curl", "for the HTTP walkthrough of the simulator")?;
@@ -128,6 +146,8 @@ fn test(no_lint: bool) -> anyhow::Result<()> {
         .env("LATCHKEY_BIN", target_dir().join("debug/latchkey"));
     step("curl walkthrough of the simulator API", walkthrough)?;
     browser::run()?;
+    fuzz::run(FUZZ_SECONDS_IN_TEST, None)?;
+    conformance::run()?;
     eprintln!("all tests passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
