@@ -2,6 +2,8 @@
 //!
 //! - `test`: everything CI checks — formatting, clippy, unit and integration tests, doc tests, and the
 //!   curl walkthrough of the simulator's HTTP API through the real `latchkey` binary.
+//! - `fuzz`: the cargo-fuzz targets of `fuzz/` (a short run is part of `test`).
+//! - `conformance`: docs/openapi.yaml against the running simulator, with schemathesis (part of `test`).
 
 mod bench;
 mod browser;
