@@ -76,7 +76,7 @@ pub fn run(seconds: u32, only: Option<&str>) -> anyhow::Result<()> {
     }
     eprintln!("    fuzz build: ok in {:.1} s", started.elapsed().as_secs_f64());
 
-    let bin_dir = build_dir.join(format!("{}/release", host_triple()));
+    let bin_dir = build_dir.join(host_triple()?).join("release");
     let mut outcomes = Vec::new();
     for (target, max_len) in targets {
         outcomes.push(run_target(&work, &bin_dir, target, *max_len, seconds)?);
@@ -96,8 +96,14 @@ pub fn run(seconds: u32, only: Option<&str>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn host_triple() -> &'static str {
-    "x86_64-unknown-linux-gnu"
+/// The host target triple (where cargo-fuzz puts the binaries), from `rustc -vV`.
+fn host_triple() -> anyhow::Result<String> {
+    let output = Command::new("rustc").arg("-vV").output().context("could not run `rustc -vV`")?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(|host| host.trim().to_owned())
+        .context("`rustc -vV` printed no host triple")
 }
 
 fn path_with(dir: &Path) -> std::ffi::OsString {
