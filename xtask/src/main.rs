@@ -2,10 +2,14 @@
 //!
 //! - `test`: everything CI checks — formatting, clippy, unit and integration tests, doc tests, and the
 //!   curl walkthrough of the simulator's HTTP API through the real `latchkey` binary.
+//! - `fuzz`: the cargo-fuzz targets of `fuzz/` (a short run is part of `test`).
+//! - `conformance`: docs/openapi.yaml against the running simulator, with schemathesis (part of `test`).
 
 mod bench;
 mod ble;
 mod browser;
+mod conformance;
+mod fuzz;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -39,6 +43,17 @@ enum Task {
         #[arg(long)]
         quick: bool,
     },
+    /// Run every cargo-fuzz target of `fuzz/` for N seconds each (installs nightly and cargo-fuzz if missing).
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u32,
+        /// Only this target.
+        #[arg(long)]
+        target: Option<String>,
+    },
+    /// Check docs/openapi.yaml against the running simulator: route table and schemathesis.
+    Conformance,
 }
 
 fn main() -> ExitCode {
@@ -47,6 +62,8 @@ fn main() -> ExitCode {
         Task::BleTest => ble::run_alone(),
         Task::Browser => browser::run(),
         Task::Bench { quick } => bench::bench(quick),
+        Task::Fuzz { seconds, target } => fuzz::run(seconds, target.as_deref()),
+        Task::Conformance => conformance::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -104,6 +121,9 @@ fn require(tool: &str, why: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Seconds each fuzz target runs in `cargo xtask test` (`cargo xtask fuzz --seconds N` for longer runs).
+const FUZZ_SECONDS_IN_TEST: u32 = 10;
+
 fn test(no_lint: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     require("curl", "for the HTTP walkthrough of the simulator")?;
@@ -133,6 +153,8 @@ fn test(no_lint: bool) -> anyhow::Result<()> {
     step("curl walkthrough of the simulator API", walkthrough)?;
     ble::run()?;
     browser::run()?;
+    fuzz::run(FUZZ_SECONDS_IN_TEST, None)?;
+    conformance::run()?;
     eprintln!("all tests passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -47,15 +47,19 @@ impl Throttle {
     }
 
     /// `Err(until)` if a code typed at `now` must not be checked: the keypad is locked until `until`.
+    ///
+    /// A lockout or a 24-hour cap that would end past the last u32 second (`u32::MAX`, year 2106) never
+    /// ends: at the end of representable time the keypad fails closed, not open (found by fuzzing: a
+    /// clock stuck at `u32::MAX` saturated every lockout to "until now" and allowed unlimited guesses).
     pub fn check(&self, now: u32) -> Result<(), u32> {
-        if now < self.locked_until {
+        if now < self.locked_until || self.locked_until == u32::MAX {
             return Err(self.locked_until);
         }
         if self.recent_failures.len() >= MAX_GUESSES_PER_DAY
             && let Some(&oldest) = self.recent_failures.first()
         {
             let free_at = oldest.saturating_add(DAY_SECS);
-            if now < free_at {
+            if now < free_at || free_at == u32::MAX {
                 return Err(free_at);
             }
         }
@@ -63,12 +67,17 @@ impl Throttle {
     }
 
     /// Records a wrong code checked at `now`.
+    ///
+    /// The failure times stay in order even when the lock's clock went back (a power loss restores it to
+    /// the last time token): a failure is recorded no earlier than the latest one already held, so the
+    /// 24-hour cap never forgets it sooner and the persisted state still decodes (found by fuzzing).
     pub fn record_failure(&mut self, now: u32) {
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         if self.recent_failures.len() >= MAX_GUESSES_PER_DAY {
             self.recent_failures.remove(0);
         }
-        self.recent_failures.push(now);
+        let at = self.recent_failures.last().map_or(now, |&latest| latest.max(now));
+        self.recent_failures.push(at);
         let lockout = lockout_after(self.consecutive_failures);
         if lockout > 0 {
             self.locked_until = now.saturating_add(lockout);

@@ -54,17 +54,18 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let Some(key) = request.headers().get(HEADER).cloned() else {
         return next.run(request).await;
     };
+    let (parts, body) = request.into_parts();
+    let Some(caller) = auth::caller_identity(&state, &parts) else {
+        // No valid token: untracked, the header is ignored (the auth endpoints keep their OAuth error
+        // bodies; elsewhere the handler answers 401 itself).
+        return next.run(Request::from_parts(parts, body)).await;
+    };
     let key = match key.to_str() {
         Ok(key) if (1..=255).contains(&key.len()) => key.to_owned(),
         _ => {
             return AppError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
                 .into_response();
         }
-    };
-    let (parts, body) = request.into_parts();
-    let Some(caller) = auth::caller_identity(&state, &parts) else {
-        // No valid token: the handler answers 401 itself.
-        return next.run(Request::from_parts(parts, body)).await;
     };
     let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,

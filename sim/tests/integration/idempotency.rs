@@ -179,3 +179,23 @@ async fn stored_responses_are_forgotten_after_a_day() {
     assert_eq!(again.status, 200);
     assert_eq!(again.header("idempotent-replayed"), None, "a day-old key runs afresh");
 }
+
+/// Found by schemathesis (docs/reliability.md): the auth endpoints answered a malformed key with a plain
+/// 400 instead of their OAuth error body. Requests without a valid token are untracked and ignore the key.
+#[tokio::test]
+async fn a_malformed_key_is_refused_only_where_keys_are_tracked() {
+    let world = World::start().await;
+    let long = "k".repeat(256);
+    let headers = [("Idempotency-Key", long.as_str())];
+    let body = serde_json::json!({"grant_type": "client_credentials", "client_id": world.p.a.client_id,
+        "client_secret": "wrong", "audience": latchkey::model::PARTNER_AUDIENCE});
+    let response = world.raw_with("POST", "/v1/oauth/token", None, Some(body), &headers).await;
+    assert_eq!(response.status, 401, "{}", response.text);
+    assert_eq!(response.json()["error"], "access_denied", "the OAuth error body: {}", response.text);
+
+    let token = world.token(&world.p.a).await;
+    let body = wire(&permanent("grace@example.com", &[&world.p.doors.lobby], world.now()));
+    let response = world.raw_with("POST", V2, Some(&token), Some(body), &headers).await;
+    assert_eq!(response.status, 400, "{}", response.text);
+    assert!(response.message().contains("Idempotency-Key"), "{}", response.message());
+}

@@ -1,0 +1,38 @@
+//! The phone side of the sync exchange and the backend's log upload: SyncReport (0x13) and LogBatch (0x15)
+//! decoding, and opening a sealed log batch.
+//!
+//! Input: a selector byte, then the bytes. Asserts: SyncReport and LogBatch round-trip (decode → encode);
+//! a sealed batch opens only if it is the genuine one for that key, hello and batch index (a carrier can
+//! neither forge nor alter the lock's log), and what opens is at most `MAX_LOG_ENTRIES_PER_BATCH` entries.
+#![no_main]
+
+use latchkey_fuzz::vectors;
+use latchkey_protocol::sync_session::{LogBatch, MAX_LOG_ENTRIES_PER_BATCH, SyncReport, open_log_batch};
+use libfuzzer_sys::fuzz_target;
+
+fn open(sealed: &[u8]) {
+    let v = vectors::log_upload();
+    if let Ok(entries) = open_log_batch(&v.log_key, &v.lock_id, &v.hello, v.batch_index, sealed) {
+        assert_eq!(sealed, &v.sealed[..], "a sealed batch the lock never sealed opens");
+        assert!(entries.len() <= MAX_LOG_ENTRIES_PER_BATCH);
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, rest)) = data.split_first() else { return };
+    match selector % 3 {
+        0 => {
+            if let Ok(report) = SyncReport::decode(rest) {
+                assert_eq!(report.encode(), rest, "SyncReport round trip");
+                open(&report.sealed_logs);
+            }
+        }
+        1 => {
+            if let Ok(batch) = LogBatch::decode(rest) {
+                assert_eq!(batch.encode(), rest, "LogBatch round trip");
+                open(&batch.sealed_logs);
+            }
+        }
+        _ => open(rest),
+    }
+});
