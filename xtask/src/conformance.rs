@@ -279,7 +279,9 @@ impl Server {
         let base = format!("http://127.0.0.1:{port}");
         let log = std::fs::File::create(work.join("sim.log"))?;
         let child = Command::new(target_dir().join("debug/latchkey"))
-            .args(["sim", "serve", "--db", ":memory:", "--manager-token", MANAGER_TOKEN, "--addr"])
+            // Rate limits off: schemathesis sends thousands of requests a minute from one address.
+            .args(["sim", "serve", "--db", ":memory:", "--manager-token", MANAGER_TOKEN])
+            .args(["--rate-limit", "0", "--sign-in-rate-limit", "0", "--addr"])
             .arg(format!("127.0.0.1:{port}"))
             .stdout(log.try_clone()?)
             .stderr(log)
