@@ -17,6 +17,7 @@ mod me;
 pub mod outbox;
 mod pagination;
 mod partner;
+pub mod radio;
 pub mod state;
 pub mod web;
 
@@ -45,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .merge(manager::router())
         .merge(me::router())
         .merge(web::router())
+        .merge(radio::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
