@@ -1,10 +1,15 @@
 //! `cargo xtask …`: the project's automation, so a fresh machine needs nothing but Rust.
 //!
 //! - `test`: everything CI checks — formatting, clippy, unit and integration tests, doc tests, and the
-//!   curl walkthrough of the simulator's HTTP API through the real `latchkey` binary.
+//!   curl walkthrough of the simulator's HTTP API through the real `latchkey` binary, the browser tests and
+//!   the Kotlin tests on the JVM (`kotlin`).
+//! - `kotlin`: the Kotlin bindings generated, compiled and tested on the JVM against a simulator.
+//! - `size`: the stripped release-mobile library against its 4 MB budget.
 
 mod bench;
 mod browser;
+mod kotlin;
+mod size;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -36,6 +41,10 @@ enum Task {
         #[arg(long)]
         quick: bool,
     },
+    /// Only the Kotlin step: bindings generated, compiled and tested on the JVM against a simulator.
+    Kotlin,
+    /// The size of the shipped library (release-mobile cdylib, stripped) against its budget.
+    Size,
 }
 
 fn main() -> ExitCode {
@@ -43,6 +52,8 @@ fn main() -> ExitCode {
         Task::Test { no_lint } => test(no_lint),
         Task::Browser => browser::run(),
         Task::Bench { quick } => bench::bench(quick),
+        Task::Kotlin => kotlin::run(),
+        Task::Size => size::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -128,6 +139,7 @@ fn test(no_lint: bool) -> anyhow::Result<()> {
         .env("LATCHKEY_BIN", target_dir().join("debug/latchkey"));
     step("curl walkthrough of the simulator API", walkthrough)?;
     browser::run()?;
+    kotlin::run()?;
     eprintln!("all tests passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
