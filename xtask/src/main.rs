@@ -1,7 +1,10 @@
 //! `cargo xtask …`: the project's automation, so a fresh machine needs nothing but Rust.
 //!
 //! - `test`: everything CI checks — formatting, clippy, unit and integration tests, doc tests, and the
-//!   curl walkthrough of the simulator's HTTP API through the real `latchkey` binary.
+//!   curl walkthrough of the simulator's HTTP API through the real `latchkey` binary, the browser tests,
+//!   the Kotlin tests on the JVM (`kotlin`), a short fuzz run and the API conformance check.
+//! - `kotlin`: the Kotlin bindings generated, compiled and tested on the JVM against a simulator.
+//! - `size`: the stripped release-mobile library against its 4 MB budget.
 //! - `fuzz`: the cargo-fuzz targets of `fuzz/` (a short run is part of `test`).
 //! - `conformance`: docs/openapi.yaml against the running simulator, with schemathesis (part of `test`).
 
@@ -10,6 +13,8 @@ mod ble;
 mod browser;
 mod conformance;
 mod fuzz;
+mod kotlin;
+mod size;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -54,6 +59,10 @@ enum Task {
     },
     /// Check docs/openapi.yaml against the running simulator: route table and schemathesis.
     Conformance,
+    /// Only the Kotlin step: bindings generated, compiled and tested on the JVM against a simulator.
+    Kotlin,
+    /// The size of the shipped library (release-mobile cdylib, stripped) against its budget.
+    Size,
 }
 
 fn main() -> ExitCode {
@@ -64,6 +73,8 @@ fn main() -> ExitCode {
         Task::Bench { quick } => bench::bench(quick),
         Task::Fuzz { seconds, target } => fuzz::run(seconds, target.as_deref()),
         Task::Conformance => conformance::run(),
+        Task::Kotlin => kotlin::run(),
+        Task::Size => size::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -153,6 +164,7 @@ fn test(no_lint: bool) -> anyhow::Result<()> {
     step("curl walkthrough of the simulator API", walkthrough)?;
     ble::run()?;
     browser::run()?;
+    kotlin::run()?;
     fuzz::run(FUZZ_SECONDS_IN_TEST, None)?;
     conformance::run()?;
     eprintln!("all tests passed in {:.0} s", started.elapsed().as_secs_f64());

@@ -76,6 +76,25 @@ pub enum ValidationError {
     NotificationRequired(PasscodeType),
 }
 
+impl ValidationError {
+    /// The request field at fault, as the API spells it (`email`, `doorUuids`, `startTime`, …), so an app
+    /// can point at the input to fix.
+    pub fn field(&self) -> &'static str {
+        match self {
+            ValidationError::InvalidName { field } => field,
+            ValidationError::InvalidEmail
+            | ValidationError::PermanentNeedsEmail
+            | ValidationError::DailyNeedsOneContact(_) => "email",
+            ValidationError::InvalidPhone => "phone",
+            ValidationError::NoDoors | ValidationError::TooManyDoors(_) => "doorUuids",
+            ValidationError::DailyNotShareable(_) => "shareable",
+            ValidationError::DailyStartOutOfRange { .. } => "startTime",
+            ValidationError::EndNotAfterStart | ValidationError::EndNotInFuture => "endTime",
+            ValidationError::NotificationRequired(_) => "shouldNotify",
+        }
+    }
+}
+
 /// Checks every rule of an invite that needs neither the database nor a door's time zone; for DAILY kinds it
 /// also checks that the start could be today or tomorrow in *some* time zone (the exact check, in the door's
 /// zone, is [`daily_start_day`], done by the backend).

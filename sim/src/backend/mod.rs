@@ -18,6 +18,7 @@ mod me;
 pub mod outbox;
 mod pagination;
 mod partner;
+pub mod radio;
 pub mod ratelimit;
 pub mod state;
 pub mod web;
@@ -50,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .merge(me::router())
         .merge(web::router())
         .merge(controls::router())
+        .merge(radio::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))

@@ -1,0 +1,253 @@
+// The Kotlin SDK on the JVM against a running simulator: a partner invites a user, the user's phone (a
+// DoorClient with a Kotlin transport over the simulator's radio) lists its locks, unlocks a virtual lock,
+// watches unlock events as a Flow, syncs, reads the access log and invites a guest; and each misuse gets
+// the exception an app can act on. Run by `cargo xtask kotlin` (part of `cargo xtask test`).
+package com.latchkey.sdk
+
+import com.latchkey.sdk.testing.JcaSigner
+import com.latchkey.sdk.testing.PartnerCredentials
+import com.latchkey.sdk.testing.SimulatorControl
+import com.latchkey.sdk.testing.SimulatorRadioTransport
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.take
+import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import org.junit.jupiter.api.AfterAll
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertNotNull
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.BeforeAll
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.TestInstance
+import org.junit.jupiter.api.assertThrows
+import java.io.File
+import java.nio.file.Files
+import java.time.Instant
+import java.util.UUID
+
+/** How long any one step may take before the test fails (a hang is a failure, not a wait). */
+private const val STEP_MS = 20_000L
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class DoorClientTest {
+    private val baseUrl = System.getProperty("latchkey.sim.url")
+        ?: error("set -Dlatchkey.sim.url to a running simulator (cargo xtask kotlin does)")
+    private val sim = SimulatorControl(baseUrl)
+    private val radio = SimulatorRadioTransport(baseUrl)
+    private val stores: File = Files.createTempDirectory("latchkey-kotlin-test").toFile()
+    private lateinit var partner: PartnerCredentials
+    private lateinit var partnerClient: PartnerClient
+    private lateinit var auth: AuthClient
+    private lateinit var door: String
+
+    @BeforeAll
+    fun world() = runBlocking {
+        partner = sim.createPartner("Kotlin Test Stays")
+        val building = sim.createBuilding("JVM House", "Europe/Paris")
+        door = sim.createDoor(building, "Front door")
+        sim.activateDoor(door, "LK-KT-${UUID.randomUUID().toString().take(8)}")
+        sim.grantDoorsToPartner("Kotlin key", listOf(door), partner.uuid)
+        partnerClient = PartnerClient(baseUrl, partner.clientId, partner.clientSecret)
+        auth = AuthClient(baseUrl, partner.clientId, partner.clientSecret)
+    }
+
+    @AfterAll
+    fun cleanUp() {
+        partnerClient.close()
+        auth.close()
+        stores.deleteRecursively()
+    }
+
+    private fun invite(email: String) = CreateUserRequest(
+        firstName = "Ada",
+        lastName = "Lovelace",
+        email = email,
+        phone = null,
+        startTime = Instant.now().minusSeconds(60),
+        endTime = null,
+        doorUuids = listOf(door),
+        shareable = true,
+        passcodeType = PasscodeType.PERMANENT,
+        role = Role.NON_RESIDENT,
+        shouldNotify = true,
+    )
+
+    /** A partner invites a new user, who signs in with the emailed code; their phone is set up. */
+    private suspend fun phone(
+        transport: BleTransport = radio,
+        signer: Signer = softwareSigner(),
+    ): Pair<User, DoorClient> {
+        val email = "user-${UUID.randomUUID().toString().take(8)}@example.com"
+        val user = partnerClient.createUser(invite(email))
+        auth.passwordlessStart(email)
+        val session = auth.exchangeOtp(email, sim.latestOtp(email))
+        val config = DoorClientConfig(
+            baseUrl = baseUrl,
+            clientId = partner.clientId,
+            storePath = File(stores, "$email.sqlite").path,
+            deviceName = "JVM test phone",
+            messageTimeoutMs = 3_000uL,
+        )
+        return user to DoorClient.setup(config, session, transport, signer)
+    }
+
+    @Test
+    fun `the user lists locks cache first, unlocks through a Kotlin transport and sees Started then Success`() =
+        runBlocking {
+            val (_, client) = phone(signer = JcaSigner())
+            client.use {
+                val lists = withTimeout(STEP_MS) { client.lockUpdates().toList() }
+                assertEquals(2, lists.size, "lockUpdates() must send the cache, then the backend's list: $lists")
+                assertTrue(lists[0].isEmpty(), "a new phone's cache must be empty: ${lists[0]}")
+                val lock = lists[1].singleOrNull { it.id == door }
+                assertNotNull(lock, "the backend's list must hold the invited door $door: ${lists[1]}")
+                assertTrue(lock!!.hasCredential, "a PERMANENT access on an activated door must bring a credential")
+                assertEquals(listOf(lock.id), client.locks().map { it.id }, "locks() must now serve the cache")
+
+                // Unconfined: the listener is registered before launch returns, so no event is missed.
+                val events = async(Dispatchers.Unconfined) { client.unlockEvents().take(2).toList() }
+                withTimeout(STEP_MS) { client.unlock(door) }
+                assertEquals(
+                    listOf(UnlockEvent.Started(door), UnlockEvent.Success(door)),
+                    withTimeout(STEP_MS) { events.await() },
+                    "unlock events in order",
+                )
+            }
+        }
+
+    @Test
+    fun `a sync carries the unlock to the backend's access log`() = runBlocking {
+        val (user, client) = phone()
+        client.use {
+            client.fetchLocks()
+            withTimeout(STEP_MS) { client.unlock(door) }
+            val summary = withTimeout(STEP_MS) { client.sync(door) }
+            assertEquals(0u, summary.logUploadsPending, "the lock's log must reach the backend: $summary")
+            val entries = withTimeout(STEP_MS) { client.accessLogs(door) }
+            assertTrue(
+                entries.any {
+                    it.method == AccessMethod.BLE && it.result == AccessResult.GRANTED && it.userUuid == user.userUuid
+                },
+                "the access log must show this user's BLE unlock: $entries",
+            )
+        }
+    }
+
+    @Test
+    fun `the user invites a guest and finds them among their guests`() = runBlocking {
+        val (_, client) = phone()
+        client.use {
+            client.fetchLocks()
+            val guestEmail = "guest-${UUID.randomUUID().toString().take(8)}@example.com"
+            val response = client.inviteGuests(
+                InviteGuestRequest(
+                    firstName = "Grace",
+                    lastName = "Hopper",
+                    email = guestEmail,
+                    phone = null,
+                    startTime = Instant.now(),
+                    endTime = Instant.now().plusSeconds(86_400),
+                    doorUuids = listOf(door),
+                    passcodeType = PasscodeType.PERMANENT,
+                ),
+            )
+            assertEquals(listOf(true), response.results.map { it.granted }, "the guest must get the door: $response")
+            val guests = client.guests()
+            assertTrue(guests.any { it.email == guestEmail && it.guestUuid == response.guestUuid }, "guests(): $guests")
+        }
+    }
+
+    @Test
+    fun `a bad request fails before sending with the field to fix`() = runBlocking {
+        val error = assertThrows<LatchkeyException.InvalidRequest>("an invalid email must be refused") {
+            runBlocking { partnerClient.createUser(invite("not-an-email")) }
+        }
+        assertEquals("email", error.field, "the error must name the field: ${error.detail}")
+        assertTrue(error.detail.contains("email"), "the detail must say what to fix: ${error.detail}")
+    }
+
+    @Test
+    fun `an unknown lock is UnknownLock`() = runBlocking {
+        val (_, client) = phone()
+        client.use {
+            client.fetchLocks()
+            val unknown = UUID.randomUUID().toString()
+            val error = assertThrows<LatchkeyException.UnknownLock>("unlocking a lock that is not the user's") {
+                runBlocking { client.unlock(unknown) }
+            }
+            assertEquals(unknown, error.lockId)
+            assertTrue(error.detail.contains("fetch_locks") || error.detail.contains("refresh"), error.detail)
+        }
+    }
+
+    @Test
+    fun `a second unlock while one runs is UnlockInProgress, and canceling an unlock reports Canceled`() =
+        runBlocking {
+            val gate = GatedTransport(radio)
+            val (_, client) = phone(transport = gate)
+            client.use {
+                client.fetchLocks()
+                val events = async(Dispatchers.Unconfined) { client.unlockEvents().take(4).toList() }
+                val first = launch { client.unlock(door) }
+                withTimeout(STEP_MS) { gate.waiting.await() }
+                assertThrows<LatchkeyException.UnlockInProgress>("a second unlock while the first one runs") {
+                    runBlocking { client.unlock(door) }
+                }
+                first.cancel()
+                first.join()
+                gate.open.complete(Unit)
+                withTimeout(STEP_MS) { client.unlock(door) }
+                assertEquals(
+                    listOf(
+                        UnlockEvent.Started(door),
+                        UnlockEvent.Canceled(door),
+                        UnlockEvent.Started(door),
+                        UnlockEvent.Success(door),
+                    ),
+                    withTimeout(STEP_MS) { events.await() },
+                    "the canceled unlock reports Canceled; the next one succeeds",
+                )
+            }
+        }
+
+    @Test
+    fun `a failing transport is a Bluetooth error with the transport's kind`() = runBlocking {
+        val (_, client) = phone(transport = OutOfRange)
+        client.use {
+            client.fetchLocks()
+            val error = assertThrows<LatchkeyException.Bluetooth>("a lock out of range") {
+                runBlocking { client.unlock(door) }
+            }
+            assertEquals(BluetoothErrorKind.NOT_IN_RANGE, error.kind, error.detail)
+            assertFalse(client.proximityUnlockRunning())
+        }
+    }
+}
+
+/** Holds every connection until [open] completes; [waiting] completes when the first one waits. */
+private class GatedTransport(private val inner: BleTransport) : BleTransport {
+    val waiting = CompletableDeferred<Unit>()
+    val open = CompletableDeferred<Unit>()
+
+    override suspend fun scan(timeoutMs: ULong) = inner.scan(timeoutMs)
+
+    override suspend fun connect(lockId: ByteArray, timeoutMs: ULong): BleConnection {
+        waiting.complete(Unit)
+        open.await()
+        return inner.connect(lockId, timeoutMs)
+    }
+}
+
+/** A radio that hears nothing. */
+private object OutOfRange : BleTransport {
+    override suspend fun scan(timeoutMs: ULong) = emptyList<LockAdvertisement>()
+
+    override suspend fun connect(lockId: ByteArray, timeoutMs: ULong): BleConnection =
+        throw LatchkeyException.Bluetooth(BluetoothErrorKind.NOT_IN_RANGE, "the lock is not in range: move closer")
+}
