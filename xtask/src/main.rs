@@ -5,7 +5,9 @@
 //!   the Kotlin tests on the JVM (`kotlin`).
 //! - `kotlin`: the Kotlin bindings generated, compiled and tested on the JVM against a simulator.
 //! - `size`: the stripped release-mobile library against its 4 MB budget.
+//! - `android`: the Android platform parts (BLE transport, keystore signer) under Robolectric; run by `test`.
 
+mod android;
 mod bench;
 mod browser;
 mod kotlin;
@@ -45,6 +47,8 @@ enum Task {
     Kotlin,
     /// The size of the shipped library (release-mobile cdylib, stripped) against its budget.
     Size,
+    /// Only the Android step: BluetoothGattTransport and KeystoreSigner under Robolectric against a simulator.
+    Android,
 }
 
 fn main() -> ExitCode {
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
         Task::Bench { quick } => bench::bench(quick),
         Task::Kotlin => kotlin::run(),
         Task::Size => size::run(),
+        Task::Android => android::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -140,6 +145,7 @@ fn test(no_lint: bool) -> anyhow::Result<()> {
     step("curl walkthrough of the simulator API", walkthrough)?;
     browser::run()?;
     kotlin::run()?;
+    android::run()?;
     eprintln!("all tests passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
