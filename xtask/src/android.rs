@@ -27,12 +27,10 @@ const DEPENDENCY_PLUGIN: &str = "org.apache.maven.plugins:maven-dependency-plugi
 
 /// The Android framework of the target API (35, Android 15) with its true signatures: the compile class
 /// path. (API 36's Robolectric jar needs Java 21; this machine has Java 17.)
-const ANDROID_ALL: (&str, &str) = (
-    "org.robolectric:android-all:15-robolectric-13954326",
-    "android-all-15-robolectric-13954326.jar",
-);
+const ANDROID_ALL: (&str, &str) =
+    ("org.robolectric:android-all:15-robolectric-13954326", "android-all-15-robolectric-13954326.jar");
 
-/// The framework jars Robolectric 4.17 runs the tests on: API 26 (minSdk, Android 8.0) and API 35
+/// The framework jars Robolectric runs the tests on: API 26 (minSdk, Android 8.0) and API 35
 /// (targetSdk). The versions are the ones Robolectric's DefaultSdkProvider asks for.
 const INSTRUMENTED: &[(&str, &str)] = &[
     (
@@ -45,8 +43,10 @@ const INSTRUMENTED: &[(&str, &str)] = &[
     ),
 ];
 
-/// A jar of the pom's dependency set, present once it was fetched.
-const POM_MARKER: &str = "robolectric-4.17.jar";
+/// The Robolectric version of `android/jvm-deps/pom.xml`: its jars are fetched into `jars-<version>`. 4.17's
+/// `ShadowBluetoothDevice` declares a method with `BluetoothDevice.BluetoothAddress` (API 36), so every Bluetooth
+/// shadow fails to load on API 35 and below; 4.16.1 does not.
+const ROBOLECTRIC: &str = "4.16.1";
 
 /// The API levels the Robolectric tests run on, one JVM each (each loads the Rust library once).
 const SDKS: &[&str] = &["26", "35"];
@@ -88,8 +88,8 @@ fn toolchain() -> anyhow::Result<Toolchain> {
         }
     }
 
-    let jars = android_dir().join("jars");
-    if !jars.join(POM_MARKER).exists() {
+    let jars = android_dir().join(format!("jars-{ROBOLECTRIC}"));
+    if !jars.join(format!("robolectric-{ROBOLECTRIC}.jar")).exists() {
         require("mvn", "to fetch Robolectric, JUnit and JNA from Maven Central (Debian: maven)")?;
         let mut copy = Command::new("mvn");
         copy.current_dir(root())
@@ -98,6 +98,7 @@ fn toolchain() -> anyhow::Result<Toolchain> {
             .arg(format!("-DoutputDirectory={}", jars.display()));
         step("mvn dependency:copy-dependencies (android/jvm-deps/pom.xml)", copy)?;
     }
+    unpack_aars(&jars)?;
     let sdk_dir = android_dir().join("sdk");
     for (artifact, file) in std::iter::once(&ANDROID_ALL).chain(INSTRUMENTED) {
         if sdk_dir.join(file).exists() {
@@ -128,6 +129,26 @@ fn toolchain() -> anyhow::Result<Toolchain> {
     Ok(Toolchain { kotlinc, runtime_jars, android_all, sdk_dir })
 }
 
+/// Robolectric needs androidx.test's `monitor`, published as an Android archive: puts each `.aar`'s
+/// `classes.jar` beside it as `<name>.jar` (with the JDK's `jar` tool).
+fn unpack_aars(jars: &Path) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(jars)? {
+        let aar = entry?.path();
+        if aar.extension().is_none_or(|ext| ext != "aar") || aar.with_extension("jar").exists() {
+            continue;
+        }
+        let scratch = jars.join("aar-scratch");
+        std::fs::create_dir_all(&scratch)?;
+        let mut unpack = Command::new("jar");
+        unpack.current_dir(&scratch).arg("xf").arg(&aar).arg("classes.jar");
+        step(&format!("unpack classes.jar of {}", aar.display()), unpack)?;
+        std::fs::rename(scratch.join("classes.jar"), aar.with_extension("jar"))
+            .with_context(|| format!("{} holds no classes.jar", aar.display()))?;
+        std::fs::remove_dir_all(&scratch)?;
+    }
+    Ok(())
+}
+
 fn class_path<'a>(parts: impl IntoIterator<Item = &'a PathBuf>) -> String {
     parts.into_iter().map(|part| part.display().to_string()).collect::<Vec<_>>().join(":")
 }
@@ -149,8 +170,12 @@ fn build(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
     if classes.exists() {
         std::fs::remove_dir_all(&classes).with_context(|| format!("clearing {}", classes.display()))?;
     }
-    let compile_path: Vec<PathBuf> =
-        toolchain.runtime_jars.iter().cloned().chain(std::iter::once(toolchain.android_all.clone())).collect();
+    let compile_path: Vec<PathBuf> = toolchain
+        .runtime_jars
+        .iter()
+        .cloned()
+        .chain(std::iter::once(toolchain.android_all.clone()))
+        .collect();
     let mut kotlinc = Command::new(&toolchain.kotlinc);
     kotlinc
         .current_dir(root())
@@ -159,7 +184,11 @@ fn build(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
         .arg("-cp")
         .arg(class_path(&compile_path))
         .arg(&generated)
-        .args(["android/src/main/kotlin", "android/testing/src/main/kotlin", "android/src/robolectricTest/kotlin"]);
+        .args([
+            "android/src/main/kotlin",
+            "android/testing/src/main/kotlin",
+            "android/src/robolectricTest/kotlin",
+        ]);
     step("kotlinc against android-all 35 (bindings, SDK layer, Android parts, Robolectric tests)", kotlinc)?;
     Ok(classes)
 }
@@ -170,7 +199,9 @@ fn test_classes(classes: &Path) -> anyhow::Result<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir(classes.join(package))
         .with_context(|| format!("no compiled classes in {}", classes.join(package).display()))?
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter_map(|file| file.strip_suffix("Test.class").map(|stem| format!("{}.{stem}Test", package.replace('/', "."))))
+        .filter_map(|file| {
+            file.strip_suffix("Test.class").map(|stem| format!("{}.{stem}Test", package.replace('/', ".")))
+        })
         .collect();
     names.sort();
     if names.is_empty() {
@@ -230,7 +261,12 @@ pub fn run() -> anyhow::Result<()> {
     let classes = build(&toolchain)?;
     let tests = test_classes(&classes)?;
     let simulator = start_simulator()?;
-    let run_path: Vec<PathBuf> = std::iter::once(classes.clone()).chain(toolchain.runtime_jars.iter().cloned()).collect();
+    // As under Gradle, the framework jar is on the class path too: JUnit loads the test classes outside the
+    // sandbox first; Robolectric's sandbox then loads every android.* class from the instrumented jar.
+    let run_path: Vec<PathBuf> = std::iter::once(classes.clone())
+        .chain(toolchain.runtime_jars.iter().cloned())
+        .chain(std::iter::once(toolchain.android_all.clone()))
+        .collect();
     for sdk in SDKS {
         let mut java = Command::new("java");
         java.current_dir(root())
