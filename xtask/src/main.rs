@@ -7,7 +7,9 @@
 //! - `size`: the stripped release-mobile library against its 4 MB budget.
 //! - `fuzz`: the cargo-fuzz targets of `fuzz/` (a short run is part of `test`).
 //! - `conformance`: docs/openapi.yaml against the running simulator, with schemathesis (part of `test`).
+//! - `android`: the Android platform parts (BLE transport, keystore signer) under Robolectric; run by `test`.
 
+mod android;
 mod bench;
 mod ble;
 mod browser;
@@ -63,6 +65,8 @@ enum Task {
     Kotlin,
     /// The size of the shipped library (release-mobile cdylib, stripped) against its budget.
     Size,
+    /// Only the Android step: BluetoothGattTransport and KeystoreSigner under Robolectric against a simulator.
+    Android,
 }
 
 fn main() -> ExitCode {
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
         Task::Conformance => conformance::run(),
         Task::Kotlin => kotlin::run(),
         Task::Size => size::run(),
+        Task::Android => android::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -165,6 +170,7 @@ fn test(no_lint: bool) -> anyhow::Result<()> {
     ble::run()?;
     browser::run()?;
     kotlin::run()?;
+    android::run()?;
     fuzz::run(FUZZ_SECONDS_IN_TEST, None)?;
     conformance::run()?;
     eprintln!("all tests passed in {:.0} s", started.elapsed().as_secs_f64());

@@ -1,0 +1,96 @@
+// The keystore-to-contract encodings with real JCA P-256 keys (plain JUnit 4, no Android needed): DER to
+// r || s with low S, compressed public keys, and malformed keystore output refused with a typed error.
+package com.latchkey.sdk.android
+
+import com.latchkey.sdk.LatchkeyException
+import com.latchkey.sdk.SignerErrorKind
+import org.junit.Assert.assertArrayEquals
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertTrue
+import org.junit.Assert.fail
+import org.junit.Test
+import java.math.BigInteger
+import java.security.Signature
+
+class SignatureEncodingTest {
+    private val n = SignatureEncoding.P256_ORDER
+
+    private fun verifies(key: JcaDeviceKey, message: ByteArray, raw: ByteArray): Boolean =
+        Signature.getInstance("SHA256withECDSA").run {
+            initVerify(key.keys.public)
+            update(message)
+            verify(SignatureEncoding.der(raw))
+        }
+
+    @Test
+    fun `every signature becomes 64 bytes with low S that still verifies`() {
+        val key = JcaDeviceKey()
+        val signer = KeystoreSigner(key)
+        repeat(64) { round ->
+            val message = "challenge $round".toByteArray()
+            val raw = signer.sign(message)
+            assertEquals(64, raw.size)
+            val s = BigInteger(1, raw.copyOfRange(32, 64))
+            assertTrue("s must be at most n/2 (round $round)", s <= n.shiftRight(1))
+            assertTrue("the low-S signature verifies (round $round)", verifies(key, message, raw))
+        }
+    }
+
+    @Test
+    fun `a high-S DER signature is normalised to the same low-S signature`() {
+        val key = JcaDeviceKey()
+        val message = "unlock".toByteArray()
+        val low = SignatureEncoding.rawLowS(key.signDer(message))
+        val r = low.copyOfRange(0, 32)
+        val highS = n - BigInteger(1, low.copyOfRange(32, 64))
+        val high = SignatureEncoding.der(r + highS.toByteArray().takeLast(32).toByteArray())
+        assertTrue("the high-S form is a valid signature too", Signature.getInstance("SHA256withECDSA").run {
+            initVerify(key.keys.public)
+            update(message)
+            verify(high)
+        })
+        assertArrayEquals(low, SignatureEncoding.rawLowS(high))
+    }
+
+    @Test
+    fun `short r and s are left-padded to 32 bytes`() {
+        val r = BigInteger.valueOf(0x1234)
+        val s = BigInteger.valueOf(0x56)
+        val raw = SignatureEncoding.rawLowS(byteArrayOf(0x30, 7, 0x02, 2, 0x12, 0x34, 0x02, 1, 0x56))
+        assertEquals(64, raw.size)
+        assertEquals(r, BigInteger(1, raw.copyOfRange(0, 32)))
+        assertEquals(s, BigInteger(1, raw.copyOfRange(32, 64)))
+    }
+
+    @Test
+    fun `the public key is compressed with the parity of y`() {
+        repeat(16) {
+            val key = JcaDeviceKey()
+            val compressed = SignatureEncoding.compressedPublicKey(key.publicKey())
+            assertEquals(33, compressed.size)
+            val odd = key.publicKey().w.affineY.testBit(0)
+            assertEquals(if (odd) 3 else 2, compressed[0].toInt())
+            assertEquals(key.publicKey().w.affineX, BigInteger(1, compressed.copyOfRange(1, 33)))
+        }
+    }
+
+    @Test
+    fun `malformed keystore output is an InvalidKey signer error, not a crash`() {
+        val bad = listOf(
+            byteArrayOf(),
+            byteArrayOf(0x31, 0),
+            byteArrayOf(0x30, 6, 0x02, 1, 1, 0x02, 1),
+            byteArrayOf(0x30, 6, 0x02, 1, 1, 0x02, 1, 1, 0),
+            byteArrayOf(0x30, 6, 0x02, 1, 0, 0x02, 1, 1), // r = 0
+            byteArrayOf(0x30, 6, 0x02, 1, 1, 0x02, 1, 0xff.toByte()), // s negative
+        )
+        for (der in bad) {
+            try {
+                SignatureEncoding.rawLowS(der)
+                fail("accepted ${der.joinToString()}")
+            } catch (error: LatchkeyException.Signer) {
+                assertEquals(SignerErrorKind.INVALID_KEY, error.kind)
+            }
+        }
+    }
+}

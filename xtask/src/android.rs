@@ -1,0 +1,285 @@
+//! `cargo xtask android`: the SDK's Android platform parts (`BluetoothGattTransport`, `KeystoreSigner`,
+//! android/src/main/kotlin/com/latchkey/sdk/android) type-checked against the real Android framework
+//! classes and run on the JVM under Robolectric, driving a virtual lock of a real simulator through the
+//! Rust core.
+//!
+//! It installs what it needs under `<target>/android` when missing: the Kotlin compiler (npm package
+//! `kotlin-compiler`, shared with the Kotlin step's cache), the jars of `android/jvm-deps/pom.xml`
+//! (Robolectric, JUnit 4, JNA) and the Android framework jars (`org.robolectric:android-all` of the target
+//! API for compiling, `android-all-instrumented` of the minimum and target APIs for Robolectric), all with
+//! `mvn`. Robolectric then runs offline from that directory: nothing is downloaded at test time.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::{cargo, require, root, step, target_dir};
+
+/// The npm package version of the Kotlin compiler (the Kotlin step's version).
+const KOTLIN_COMPILER: &str = "2.4.20";
+
+/// The maven-dependency-plugin goals used to fetch jars.
+const DEPENDENCY_PLUGIN: &str = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1";
+
+/// The Android framework of the target API (35, Android 15) with its true signatures: the compile class
+/// path. (API 36's Robolectric jar needs Java 21; this machine has Java 17.)
+const ANDROID_ALL: (&str, &str) =
+    ("org.robolectric:android-all:15-robolectric-13954326", "android-all-15-robolectric-13954326.jar");
+
+/// The framework jars Robolectric runs the tests on: API 26 (minSdk, Android 8.0) and API 35
+/// (targetSdk). The versions are the ones Robolectric's DefaultSdkProvider asks for.
+const INSTRUMENTED: &[(&str, &str)] = &[
+    (
+        "org.robolectric:android-all-instrumented:8.0.0_r4-robolectric-r1-i7",
+        "android-all-instrumented-8.0.0_r4-robolectric-r1-i7.jar",
+    ),
+    (
+        "org.robolectric:android-all-instrumented:15-robolectric-13954326-i7",
+        "android-all-instrumented-15-robolectric-13954326-i7.jar",
+    ),
+];
+
+/// The Robolectric version of `android/jvm-deps/pom.xml`: its jars are fetched into `jars-<version>`. 4.17's
+/// `ShadowBluetoothDevice` declares a method with `BluetoothDevice.BluetoothAddress` (API 36), so every Bluetooth
+/// shadow fails to load on API 35 and below; 4.16.1 does not.
+const ROBOLECTRIC: &str = "4.16.1";
+
+/// The API levels the Robolectric tests run on, one JVM each (each loads the Rust library once).
+const SDKS: &[&str] = &["26", "35"];
+
+fn android_dir() -> PathBuf {
+    target_dir().join("android")
+}
+
+/// The compiler, the jars for compiling and running, and Robolectric's framework jars.
+struct Toolchain {
+    kotlinc: PathBuf,
+    /// kotlin-stdlib, kotlinx-coroutines, and the pom's jars.
+    runtime_jars: Vec<PathBuf>,
+    android_all: PathBuf,
+    sdk_dir: PathBuf,
+}
+
+fn toolchain() -> anyhow::Result<Toolchain> {
+    require("java", "to compile and run the Android tests (Debian: openjdk-17-jdk-headless)")?;
+    let compiler_dir = target_dir().join("kotlin/toolchain/npm");
+    let compiler = compiler_dir.join("node_modules/kotlin-compiler");
+    let kotlinc = compiler.join("bin/kotlinc");
+    if !kotlinc.exists() {
+        require("npm", "to install the Kotlin compiler (npm package kotlin-compiler)")?;
+        std::fs::create_dir_all(&compiler_dir)?;
+        let mut install = Command::new("npm");
+        install
+            .args(["install", "--no-audit", "--no-fund", "--no-save", "--prefix"])
+            .arg(&compiler_dir)
+            .arg(format!("kotlin-compiler@{KOTLIN_COMPILER}"));
+        step("npm install kotlin-compiler", install)?;
+    }
+    for entry in std::fs::read_dir(compiler.join("bin")).context("the kotlin-compiler package has no bin/")? {
+        let path = entry?.path();
+        let mut chmod = Command::new("chmod");
+        chmod.arg("+x").arg(&path);
+        if !chmod.status().is_ok_and(|status| status.success()) {
+            bail!("could not make {} executable", path.display());
+        }
+    }
+
+    let jars = android_dir().join(format!("jars-{ROBOLECTRIC}"));
+    if !jars.join(format!("robolectric-{ROBOLECTRIC}.jar")).exists() {
+        require("mvn", "to fetch Robolectric, JUnit and JNA from Maven Central (Debian: maven)")?;
+        let mut copy = Command::new("mvn");
+        copy.current_dir(root())
+            .args(["-q", "-B", "-f", "android/jvm-deps/pom.xml"])
+            .arg(format!("{DEPENDENCY_PLUGIN}:copy-dependencies"))
+            .arg(format!("-DoutputDirectory={}", jars.display()));
+        step("mvn dependency:copy-dependencies (android/jvm-deps/pom.xml)", copy)?;
+    }
+    unpack_aars(&jars)?;
+    let sdk_dir = android_dir().join("sdk");
+    for (artifact, file) in std::iter::once(&ANDROID_ALL).chain(INSTRUMENTED) {
+        if sdk_dir.join(file).exists() {
+            continue;
+        }
+        require("mvn", "to fetch the Android framework jars from Maven Central (Debian: maven)")?;
+        let mut copy = Command::new("mvn");
+        copy.args(["-q", "-B", &format!("{DEPENDENCY_PLUGIN}:copy")])
+            .arg(format!("-Dartifact={artifact}"))
+            .arg(format!("-DoutputDirectory={}", sdk_dir.display()));
+        step(&format!("mvn dependency:copy {artifact}"), copy)?;
+    }
+
+    let mut runtime_jars =
+        vec![compiler.join("lib/kotlin-stdlib.jar"), compiler.join("lib/kotlinx-coroutines-core-jvm.jar")];
+    let mut fetched: Vec<PathBuf> = std::fs::read_dir(&jars)?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "jar"))
+        .collect();
+    fetched.sort();
+    runtime_jars.extend(fetched);
+    let android_all = sdk_dir.join(ANDROID_ALL.1);
+    for jar in runtime_jars.iter().chain(std::iter::once(&android_all)) {
+        if !jar.exists() {
+            bail!("{} is missing after installation", jar.display());
+        }
+    }
+    Ok(Toolchain { kotlinc, runtime_jars, android_all, sdk_dir })
+}
+
+/// Robolectric needs androidx.test's `monitor`, published as an Android archive: puts each `.aar`'s
+/// `classes.jar` beside it as `<name>.jar` (with the JDK's `jar` tool).
+fn unpack_aars(jars: &Path) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(jars)? {
+        let aar = entry?.path();
+        if aar.extension().is_none_or(|ext| ext != "aar") || aar.with_extension("jar").exists() {
+            continue;
+        }
+        let scratch = jars.join("aar-scratch");
+        std::fs::create_dir_all(&scratch)?;
+        let mut unpack = Command::new("jar");
+        unpack.current_dir(&scratch).arg("xf").arg(&aar).arg("classes.jar");
+        step(&format!("unpack classes.jar of {}", aar.display()), unpack)?;
+        std::fs::rename(scratch.join("classes.jar"), aar.with_extension("jar"))
+            .with_context(|| format!("{} holds no classes.jar", aar.display()))?;
+        std::fs::remove_dir_all(&scratch)?;
+    }
+    Ok(())
+}
+
+fn class_path<'a>(parts: impl IntoIterator<Item = &'a PathBuf>) -> String {
+    parts.into_iter().map(|part| part.display().to_string()).collect::<Vec<_>>().join(":")
+}
+
+/// Builds the host library and the tools, generates the Kotlin bindings and compiles the SDK's Kotlin,
+/// the Android platform parts and their tests against the target API's framework; returns the classes.
+fn build(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
+    let mut library = cargo();
+    library.args(["build", "-p", "latchkey-ffi", "--lib"]);
+    step("build the latchkey-ffi cdylib (debug, unstripped)", library)?;
+    let mut tools = cargo();
+    tools.args(["build", "-p", "uniffi-bindgen", "-p", "latchkey-harness", "--bins"]);
+    step("build uniffi-bindgen and the latchkey binary", tools)?;
+
+    let generated = android_dir().join("generated");
+    crate::kotlin::generate(&target_dir().join("debug/liblatchkey_ffi.so"), &generated)?;
+
+    let classes = android_dir().join("classes");
+    if classes.exists() {
+        std::fs::remove_dir_all(&classes).with_context(|| format!("clearing {}", classes.display()))?;
+    }
+    let compile_path: Vec<PathBuf> = toolchain
+        .runtime_jars
+        .iter()
+        .cloned()
+        .chain(std::iter::once(toolchain.android_all.clone()))
+        .collect();
+    let mut kotlinc = Command::new(&toolchain.kotlinc);
+    kotlinc
+        .current_dir(root())
+        .args(["-nowarn", "-jvm-target", "17", "-d"])
+        .arg(&classes)
+        .arg("-cp")
+        .arg(class_path(&compile_path))
+        .arg(&generated)
+        .args([
+            "android/src/main/kotlin",
+            "android/testing/src/main/kotlin",
+            "android/src/robolectricTest/kotlin",
+        ]);
+    step("kotlinc against android-all 35 (bindings, SDK layer, Android parts, Robolectric tests)", kotlinc)?;
+    Ok(classes)
+}
+
+/// The test classes: every `*Test` class of the Android parts' package.
+fn test_classes(classes: &Path) -> anyhow::Result<Vec<String>> {
+    let package = "com/latchkey/sdk/android";
+    let mut names: Vec<String> = std::fs::read_dir(classes.join(package))
+        .with_context(|| format!("no compiled classes in {}", classes.join(package).display()))?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter_map(|file| {
+            file.strip_suffix("Test.class").map(|stem| format!("{}.{stem}Test", package.replace('/', ".")))
+        })
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        bail!("no *Test classes were compiled in {package}");
+    }
+    Ok(names)
+}
+
+/// A simulator child process, killed on drop.
+struct Simulator {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `latchkey sim serve` (in memory) on a free loopback port and waits until it answers.
+fn start_simulator() -> anyhow::Result<Simulator> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let log = android_dir().join("simulator.log");
+    let child = Command::new(target_dir().join("debug/latchkey"))
+        .args(["sim", "serve", "--db", ":memory:", "--addr"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("LATCHKEY_MANAGER_TOKEN", "dev-manager-token")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?)
+        .spawn()
+        .context("could not start `latchkey sim serve`")?;
+    let simulator = Simulator { child, url: format!("http://127.0.0.1:{port}") };
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        if healthy(port) {
+            return Ok(simulator);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("the simulator did not answer /healthz within 30 s; see {}", log.display())
+}
+
+fn healthy(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    let mut answer = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut answer).is_ok()
+        && answer.starts_with("HTTP/1.1 200")
+}
+
+/// The whole step: install, build, then the JUnit 4 tests under Robolectric on each API level.
+pub fn run() -> anyhow::Result<()> {
+    let toolchain = toolchain()?;
+    let classes = build(&toolchain)?;
+    let tests = test_classes(&classes)?;
+    let simulator = start_simulator()?;
+    // As under Gradle, the framework jar is on the class path too: JUnit loads the test classes outside the
+    // sandbox first; Robolectric's sandbox then loads every android.* class from the instrumented jar.
+    let run_path: Vec<PathBuf> = std::iter::once(classes.clone())
+        .chain(toolchain.runtime_jars.iter().cloned())
+        .chain(std::iter::once(toolchain.android_all.clone()))
+        .collect();
+    for sdk in SDKS {
+        let mut java = Command::new("java");
+        java.current_dir(root())
+            .arg(format!("-Djna.library.path={}", target_dir().join("debug").display()))
+            .arg(format!("-Dlatchkey.sim.url={}", simulator.url))
+            .arg("-Drobolectric.offline=true")
+            .arg(format!("-Drobolectric.dependency.dir={}", toolchain.sdk_dir.display()))
+            .arg(format!("-Drobolectric.enabledSdks={sdk}"))
+            .arg("-cp")
+            .arg(class_path(&run_path))
+            .arg("org.junit.runner.JUnitCore")
+            .args(&tests);
+        step(&format!("Android parts under Robolectric, API {sdk} (JUnit 4) against the simulator"), java)?;
+    }
+    Ok(())
+}
