@@ -2,9 +2,13 @@
 //!
 //! - `test`: everything CI checks — formatting, clippy, unit and integration tests, doc tests, and the
 //!   curl walkthrough of the simulator's HTTP API through the real `latchkey` binary.
+//! - `swift-check`: the iOS checks possible without Xcode (`swift.rs`); `python`: the Python bindings'
+//!   tests against the simulator (`python.rs`). Both also run in `test`.
 
 mod bench;
 mod browser;
+mod python;
+mod swift;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -36,6 +40,11 @@ enum Task {
         #[arg(long)]
         quick: bool,
     },
+    /// Only the iOS checks possible without Xcode: the generated C header with gcc and a C program, the
+    /// Swift syntax, the GATT UUIDs (ios/README.md).
+    SwiftCheck,
+    /// Only the Python bindings: pytest against the simulator, with the QA sample (bindings/python).
+    Python,
 }
 
 fn main() -> ExitCode {
@@ -43,6 +52,8 @@ fn main() -> ExitCode {
         Task::Test { no_lint } => test(no_lint),
         Task::Browser => browser::run(),
         Task::Bench { quick } => bench::bench(quick),
+        Task::SwiftCheck => swift::run(),
+        Task::Python => python::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -128,6 +139,8 @@ fn test(no_lint: bool) -> anyhow::Result<()> {
         .env("LATCHKEY_BIN", target_dir().join("debug/latchkey"));
     step("curl walkthrough of the simulator API", walkthrough)?;
     browser::run()?;
+    swift::run()?;
+    python::run()?;
     eprintln!("all tests passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
