@@ -3,8 +3,9 @@
 
 Usage: swift_syntax.py FILE_OR_DIR...   (directories are searched for *.swift)
 
-Before parsing, lines that hold only `@_documentation(visibility: private)` are blanked: tree-sitter-swift
-reports false errors on that attribute, which UniFFI's generated Swift uses (line numbers are kept).
+Before parsing, two known false errors of tree-sitter-swift 0.7.4 on valid Swift that UniFFI generates are
+neutralized, keeping line numbers: lines holding only `@_documentation(visibility: private)` are blanked,
+and the empty tuple used as a value (`{ () }`, `f(())`) is written `Void()`.
 Every error or missing node is reported as `file:line:column: ...`; the exit status is 1 if any file has
 one, 2 if no Swift file was given.
 
@@ -39,6 +40,8 @@ public extension Array where Element == Int {
 @_documentation(visibility: private)
 #endif
 public struct S: Sendable { let stream = AsyncStream<Int> { $0.finish() } }
+let done: Result<Void, Error> = .success(())
+let writeReturn = { () }
 """
 
 
@@ -46,9 +49,15 @@ def parser() -> Parser:
     return Parser(Language(tree_sitter_swift.language()))
 
 
+EMPTY_TUPLE_VALUES = [(b"{ () }", b"{ Void() }"), (b"(())", b"(Void())")]
+
+
 def prepare(source: bytes) -> bytes:
     lines = source.split(b"\n")
-    return b"\n".join(b"" if PRIVATE_DOC.match(line.decode("utf-8", "replace")) else line for line in lines)
+    source = b"\n".join(b"" if PRIVATE_DOC.match(line.decode("utf-8", "replace")) else line for line in lines)
+    for value, same in EMPTY_TUPLE_VALUES:
+        source = source.replace(value, same)
+    return source
 
 
 def problems(source: bytes, swift: Parser) -> list[tuple[int, int, str]]:

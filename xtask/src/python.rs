@@ -106,9 +106,12 @@ pub fn run() -> anyhow::Result<()> {
     step("build the latchkey binary", harness)?;
     let site = assemble(&library)?;
     let mut pytest = Command::new(&python);
+    // Run from the site directory: `python -m pytest` puts the working directory first on sys.path, so
+    // the assembled package is imported, never the sources in bindings/python/latchkey.
     pytest
-        .current_dir(root().join("bindings/python"))
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"])
+        .current_dir(&site)
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .arg(root().join("bindings/python/tests"))
         .env("PYTHONPATH", &site)
         .env("LATCHKEY_BIN", target_dir().join("debug/latchkey"));
     step("Python bindings: pytest against the simulator (incl. examples/python)", pytest)?;

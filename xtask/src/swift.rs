@@ -6,7 +6,8 @@
 //! 2. Compiles `ios/tests/c/ffi_check.c` against the generated header with gcc (`-Wall -Wextra -Werror`),
 //!    links it to the library and runs it: it checks the contract version and every checksum the generated
 //!    Swift expects, and drives the library through the header (a software signer's key and signature, a
-//!    typed error whose fields say what to fix and never hold the secret passed in, every buffer freed).
+//!    typed error whose fields say what to fix and never hold the secret passed in, every buffer freed —
+//!    under valgrind, when the machine has it).
 //! 3. Parses the generated Swift, `ios/Sources` and `examples/swift` with tree-sitter-swift
 //!    (`ios/tests/swift_syntax.py`, which first proves on a broken snippet that it can fail).
 //! 4. Checks that the GATT UUIDs of `ios/Sources/LatchkeyPlatform/LatchkeyGATT.swift` are those of
@@ -63,7 +64,9 @@ fn swift_sources(generated: &Path) -> anyhow::Result<String> {
     for entry in std::fs::read_dir(generated)? {
         let path = entry?.path();
         if path.extension().is_some_and(|extension| extension == "swift") {
-            all.push_str(&std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?);
+            all.push_str(
+                &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
+            );
         }
     }
     if all.is_empty() {
@@ -83,15 +86,16 @@ fn expectations(swift: &str) -> anyhow::Result<(u32, Vec<(String, u16)>)> {
         .context("the generated Swift's contract version is not a number")?;
     let mut checksums = Vec::new();
     for line in swift.lines() {
-        let Some(start) = line.find("uniffi_latchkey_checksum_") else { continue };
+        let Some(start) = line.find("uniffi_latchkey_ffi_checksum_") else { continue };
         let rest = &line[start..];
         let Some((function, after)) = rest.split_once("()") else { continue };
         let Some(value) = after.trim().strip_prefix("!=") else { continue };
         let digits: String = value.trim().chars().take_while(char::is_ascii_digit).collect();
-        checksums.push((function.to_owned(), digits.parse().with_context(|| format!("checksum in {line:?}"))?));
+        checksums
+            .push((function.to_owned(), digits.parse().with_context(|| format!("checksum in {line:?}"))?));
     }
     if checksums.is_empty() {
-        bail!("found no `uniffi_latchkey_checksum_…() != N` checks in the generated Swift");
+        bail!("found no `uniffi_latchkey_ffi_checksum_…() != N` checks in the generated Swift");
     }
     Ok((contract, checksums))
 }
@@ -99,7 +103,7 @@ fn expectations(swift: &str) -> anyhow::Result<(u32, Vec<(String, u16)>)> {
 /// Compiles and runs `ios/tests/c/ffi_check.c` against the generated header and the library.
 fn check_c(generated: &Path, swift: &str, library: &Path) -> anyhow::Result<()> {
     let (contract, checksums) = expectations(swift)?;
-    let mut include = format!("#define EXPECTED_CONTRACT_VERSION {contract}u\n");
+    let mut include = String::new();
     for (function, value) in &checksums {
         writeln!(include, "CHECK_CHECKSUM({function}, {value})")?;
     }
@@ -110,7 +114,17 @@ fn check_c(generated: &Path, swift: &str, library: &Path) -> anyhow::Result<()> 
     let program = build.join("ffi_check");
     let mut gcc = Command::new("gcc");
     gcc.current_dir(root())
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-D_Nonnull=", "-D_Nullable=", "-include", "stdbool.h"])
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-D_Nonnull=",
+            "-D_Nullable=",
+            "-include",
+            "stdbool.h",
+        ])
+        .arg(format!("-DEXPECTED_CONTRACT_VERSION={contract}u"))
         .arg("-I")
         .arg(generated)
         .arg("-I")
@@ -122,14 +136,26 @@ fn check_c(generated: &Path, swift: &str, library: &Path) -> anyhow::Result<()> 
         .arg("-llatchkey_ffi")
         .arg(format!("-Wl,-rpath,{}", library_dir.display()));
     step(&format!("gcc: {HEADER} and ios/tests/c/ffi_check.c ({} checksums)", checksums.len()), gcc)?;
-    step("C program drives liblatchkey_ffi through the generated header", Command::new(&program))
+    // Under valgrind when the machine has it: every buffer and handle the program receives is freed.
+    let found =
+        Command::new("valgrind").arg("--version").output().is_ok_and(|output| output.status.success());
+    if found {
+        let mut valgrind = Command::new("valgrind");
+        valgrind
+            .args(["-q", "--error-exitcode=1", "--leak-check=full", "--errors-for-leak-kinds=definite"])
+            .arg(&program);
+        step("C program drives liblatchkey_ffi through the generated header (valgrind: no leak)", valgrind)
+    } else {
+        step("C program drives liblatchkey_ffi through the generated header", Command::new(&program))
+    }
 }
 
 /// The GATT UUIDs of the Swift transport are the protocol's (`protocol/src/gatt.rs`).
 fn check_gatt_uuids() -> anyhow::Result<()> {
     let rust_path = root().join("protocol/src/gatt.rs");
     let swift_path = root().join("ios/Sources/LatchkeyPlatform/LatchkeyGATT.swift");
-    let swift = std::fs::read_to_string(&swift_path).with_context(|| format!("reading {}", swift_path.display()))?;
+    let swift =
+        std::fs::read_to_string(&swift_path).with_context(|| format!("reading {}", swift_path.display()))?;
     let Ok(rust) = std::fs::read_to_string(&rust_path) else {
         eprintln!("    note: {} is not in this tree yet; GATT UUIDs not compared", rust_path.display());
         return Ok(());
@@ -144,7 +170,9 @@ fn check_gatt_uuids() -> anyhow::Result<()> {
         let actual = quoted_after(&swift, &format!("static let {swift_name} = CBUUID(string: "))
             .with_context(|| format!("LatchkeyGATT.{swift_name} not found in {}", swift_path.display()))?;
         if !expected.eq_ignore_ascii_case(&actual) {
-            bail!("LatchkeyGATT.{swift_name} is {actual} but protocol::gatt::{rust_name} is {expected}: fix the Swift");
+            bail!(
+                "LatchkeyGATT.{swift_name} is {actual} but protocol::gatt::{rust_name} is {expected}: fix the Swift"
+            );
         }
     }
     eprintln!("    GATT UUIDs of LatchkeyGATT.swift match protocol/src/gatt.rs");
@@ -183,15 +211,15 @@ mod tests {
     #[test]
     fn expectations_reads_the_contract_version_and_checksums() -> anyhow::Result<()> {
         let swift = "    let bindings_contract_version = 30\n\
-                     if (uniffi_latchkey_checksum_func_software_signer() != 4242) {\n\
-                     if (uniffi_latchkey_checksum_method_doorclient_unlock() != 7) {\n";
+                     if (uniffi_latchkey_ffi_checksum_func_software_signer() != 4242) {\n\
+                     if (uniffi_latchkey_ffi_checksum_method_doorclient_unlock() != 7) {\n";
         let (contract, checksums) = expectations(swift)?;
         assert_eq!(contract, 30);
         assert_eq!(
             checksums,
             vec![
-                ("uniffi_latchkey_checksum_func_software_signer".to_owned(), 4242),
-                ("uniffi_latchkey_checksum_method_doorclient_unlock".to_owned(), 7)
+                ("uniffi_latchkey_ffi_checksum_func_software_signer".to_owned(), 4242),
+                ("uniffi_latchkey_ffi_checksum_method_doorclient_unlock".to_owned(), 7)
             ]
         );
         assert!(expectations("no checks here").is_err(), "Swift without the checks must be refused");

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import importlib.util
+import sys
 import uuid
 from pathlib import Path
 
@@ -23,6 +24,7 @@ def load_sample():
     spec = importlib.util.spec_from_file_location("unlock_qa", SAMPLE)
     assert spec is not None and spec.loader is not None, f"cannot load {SAMPLE}"
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
     spec.loader.exec_module(module)
     return module
 

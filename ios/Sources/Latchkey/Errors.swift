@@ -66,7 +66,7 @@ extension LatchkeyError {
             case .adapterOff: return .turnOnBluetooth
             case .permissionDenied: return .allowBluetooth
             case .notInRange, .connectionLost, .timeout: return .moveCloser
-            case .serviceMissing, .protocol: return .report
+            case .serviceMissing, .`protocol`: return .report
             case .other: return .retry
             }
         case .Signer: return .checkDeviceKey

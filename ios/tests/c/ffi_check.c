@@ -3,8 +3,9 @@
  * generated Swift does on iOS — so a header that does not compile, a symbol that is missing or a buffer
  * layout that changed fails here, on Linux, without Xcode.
  *
- * Built and run by `cargo xtask swift-check`, which writes expectations.inc from the generated Swift:
- * EXPECTED_CONTRACT_VERSION and one CHECK_CHECKSUM(function, value) per API checksum Swift verifies at load.
+ * Built and run by `cargo xtask swift-check`, which reads from the generated Swift what it verifies at load:
+ * the contract version (-DEXPECTED_CONTRACT_VERSION=…) and, in expectations.inc, one
+ * CHECK_CHECKSUM(function, value) per API checksum.
  *
  * It checks:
  *  - the contract version and every checksum match what the generated Swift expects;
@@ -41,7 +42,7 @@ static RustCallStatus status_ok(void) {
 
 static void free_buffer(RustBuffer buffer) {
     RustCallStatus status = status_ok();
-    ffi_latchkey_rustbuffer_free(buffer, &status);
+    ffi_latchkey_ffi_rustbuffer_free(buffer, &status);
     CHECK(status.code == 0, "rustbuffer_free failed (code %d)", status.code);
 }
 
@@ -49,7 +50,7 @@ static void free_buffer(RustBuffer buffer) {
 static RustBuffer rust_bytes(const uint8_t *bytes, int32_t len) {
     RustCallStatus status = status_ok();
     ForeignBytes foreign = {.len = len, .data = bytes};
-    RustBuffer buffer = ffi_latchkey_rustbuffer_from_bytes(foreign, &status);
+    RustBuffer buffer = ffi_latchkey_ffi_rustbuffer_from_bytes(foreign, &status);
     CHECK(status.code == 0, "rustbuffer_from_bytes failed (code %d)", status.code);
     return buffer;
 }
@@ -111,7 +112,7 @@ static bool contains(const uint8_t *haystack, uint64_t len, const char *needle) 
 }
 
 static void check_contract_and_checksums(void) {
-    uint32_t contract = ffi_latchkey_uniffi_contract_version();
+    uint32_t contract = ffi_latchkey_ffi_uniffi_contract_version();
     CHECK(contract == EXPECTED_CONTRACT_VERSION, "contract version %u, the generated Swift expects %u", contract,
           EXPECTED_CONTRACT_VERSION);
     int checked = 0;
@@ -135,12 +136,12 @@ static const uint8_t HALF_ORDER[32] = {
 
 static void check_software_signer(void) {
     RustCallStatus status = status_ok();
-    uint64_t signer = uniffi_latchkey_fn_func_software_signer(&status);
+    uint64_t signer = uniffi_latchkey_ffi_fn_func_software_signer(&status);
     CHECK(status.code == 0, "software_signer() failed (code %d)", status.code);
     if (status.code != 0) return;
 
     status = status_ok();
-    RustBuffer key = uniffi_latchkey_fn_method_signer_public_key(uniffi_latchkey_fn_clone_signer(signer, &status),
+    RustBuffer key = uniffi_latchkey_ffi_fn_method_signer_public_key(uniffi_latchkey_ffi_fn_clone_signer(signer, &status),
                                                                  &status);
     CHECK(status.code == 0, "Signer.publicKey() failed (code %d)", status.code);
     Reader r = reader(key);
@@ -153,7 +154,7 @@ static void check_software_signer(void) {
     /* Vec<u8> argument: serialized, with its big-endian length. */
     const uint8_t message[] = {0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o'};
     status = status_ok();
-    RustBuffer signature = uniffi_latchkey_fn_method_signer_sign(uniffi_latchkey_fn_clone_signer(signer, &status),
+    RustBuffer signature = uniffi_latchkey_ffi_fn_method_signer_sign(uniffi_latchkey_ffi_fn_clone_signer(signer, &status),
                                                                  rust_bytes(message, sizeof message), &status);
     CHECK(status.code == 0, "Signer.sign() failed (code %d)", status.code);
     r = reader(signature);
@@ -166,7 +167,7 @@ static void check_software_signer(void) {
     free_buffer(signature);
 
     status = status_ok();
-    uniffi_latchkey_fn_free_signer(signer, &status);
+    uniffi_latchkey_ffi_fn_free_signer(signer, &status);
     CHECK(status.code == 0, "freeing the signer failed (code %d)", status.code);
     printf("software signer: 33-byte compressed key, 64-byte low-S signature\n");
 }
@@ -174,13 +175,13 @@ static void check_software_signer(void) {
 static void check_typed_error(void) {
     const char *secret = "super-secret-client-secret";
     RustCallStatus status = status_ok();
-    uint64_t client = uniffi_latchkey_fn_constructor_authclient_new(
+    uint64_t client = uniffi_latchkey_ffi_fn_constructor_authclient_new(
         rust_string("not a url"), rust_string("client-id"), rust_string(secret), &status);
     CHECK(status.code == 1, "AuthClient(\"not a url\") must throw LatchkeyError (status 1); got %d", status.code);
     if (status.code != 1) {
         if (status.code == 0) {
             RustCallStatus free_status = status_ok();
-            uniffi_latchkey_fn_free_authclient(client, &free_status);
+            uniffi_latchkey_ffi_fn_free_authclient(client, &free_status);
         } else {
             free_buffer(status.errorBuf);
         }

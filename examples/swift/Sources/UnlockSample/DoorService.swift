@@ -34,7 +34,7 @@ public final class DoorService: @unchecked Sendable {
     /// Sets the SDK up with the tokens the partner's backend returned after signing the user in.
     public func signIn(accessToken: String, refreshToken: String, expiresAt: Date) async throws {
         let session = UserSession(accessToken: accessToken, refreshToken: refreshToken, expiresAt: expiresAt)
-        let signer: Signer = SecureEnclaveSigner.isAvailable ? SecureEnclaveSigner() : try softwareSigner()
+        let signer: Signer = try SecureEnclaveSigner.isAvailable ? SecureEnclaveSigner() : softwareSigner()
         let client = try await DoorClient.setup(
             baseURL: backend,
             clientID: clientID,
