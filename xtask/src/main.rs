@@ -1,13 +1,18 @@
 //! `cargo xtask …`: the project's automation, so a fresh machine needs nothing but Rust.
 //!
 //! - `test`: everything CI checks — formatting, clippy, unit and integration tests, doc tests, and the
-//!   curl walkthrough of the simulator's HTTP API through the real `latchkey` binary.
+//!   curl walkthrough of the simulator's HTTP API through the real `latchkey` binary, the browser tests and
+//!   the Kotlin tests on the JVM (`kotlin`).
+//! - `kotlin`: the Kotlin bindings generated, compiled and tested on the JVM against a simulator.
+//! - `size`: the stripped release-mobile library against its 4 MB budget.
 //! - `swift-check`: the iOS checks possible without Xcode (`swift.rs`); `python`: the Python bindings'
 //!   tests against the simulator (`python.rs`). Both also run in `test`.
 
 mod bench;
 mod browser;
+mod kotlin;
 mod python;
+mod size;
 mod swift;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +45,10 @@ enum Task {
         #[arg(long)]
         quick: bool,
     },
+    /// Only the Kotlin step: bindings generated, compiled and tested on the JVM against a simulator.
+    Kotlin,
+    /// The size of the shipped library (release-mobile cdylib, stripped) against its budget.
+    Size,
     /// Only the iOS checks possible without Xcode: the generated C header with gcc and a C program, the
     /// Swift syntax, the GATT UUIDs (ios/README.md).
     SwiftCheck,
@@ -52,6 +61,8 @@ fn main() -> ExitCode {
         Task::Test { no_lint } => test(no_lint),
         Task::Browser => browser::run(),
         Task::Bench { quick } => bench::bench(quick),
+        Task::Kotlin => kotlin::run(),
+        Task::Size => size::run(),
         Task::SwiftCheck => swift::run(),
         Task::Python => python::run(),
     };
@@ -139,6 +150,7 @@ fn test(no_lint: bool) -> anyhow::Result<()> {
         .env("LATCHKEY_BIN", target_dir().join("debug/latchkey"));
     step("curl walkthrough of the simulator API", walkthrough)?;
     browser::run()?;
+    kotlin::run()?;
     swift::run()?;
     python::run()?;
     eprintln!("all tests passed in {:.0} s", started.elapsed().as_secs_f64());

@@ -1,0 +1,61 @@
+//! `cargo xtask size`: the size of the library phones ship — `latchkey-ffi` built with the
+//! `release-mobile` profile (opt-level "z", LTO, one codegen unit, unwind) for the host, a copy stripped
+//! with `strip --strip-all` — against the 4,000,000-byte budget. The unstripped build stays for
+//! generating bindings (stripping removes UniFFI's metadata).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::bench::{Ctx, Figures};
+use crate::{cargo, require, step, target_dir};
+
+/// The budget of the stripped library, in bytes (issue 7).
+pub const BUDGET_BYTES: u64 = 4_000_000;
+
+/// Builds the release-mobile cdylib; returns its directory.
+pub fn build_release() -> anyhow::Result<PathBuf> {
+    let mut build = cargo();
+    build.args(["build", "-p", "latchkey-ffi", "--lib", "--profile", "release-mobile"]);
+    step("build latchkey-ffi (release-mobile)", build)?;
+    Ok(target_dir().join("release-mobile"))
+}
+
+/// Builds, strips a copy, and returns (stripped bytes, unstripped bytes).
+fn measure() -> anyhow::Result<(u64, u64)> {
+    require("strip", "to strip the library (Debian: binutils)")?;
+    let dir = build_release()?;
+    let library = dir.join("liblatchkey_ffi.so");
+    let stripped = dir.join("liblatchkey_ffi.stripped.so");
+    std::fs::copy(&library, &stripped).with_context(|| format!("copying {}", library.display()))?;
+    let status =
+        Command::new("strip").arg("--strip-all").arg(&stripped).status().context("could not run strip")?;
+    if !status.success() {
+        bail!("strip --strip-all {} failed", stripped.display());
+    }
+    let size = |path: &PathBuf| {
+        std::fs::metadata(path).map(|meta| meta.len()).with_context(|| path.display().to_string())
+    };
+    Ok((size(&stripped)?, size(&library)?))
+}
+
+/// `cargo xtask size`: prints the sizes; fails over budget.
+pub fn run() -> anyhow::Result<()> {
+    let (stripped, unstripped) = measure()?;
+    eprintln!("liblatchkey_ffi.so (release-mobile, host): {unstripped} bytes; stripped: {stripped} bytes");
+    eprintln!("budget: {BUDGET_BYTES} bytes stripped");
+    if stripped > BUDGET_BYTES {
+        bail!("the stripped library is {stripped} bytes, over the budget of {BUDGET_BYTES}");
+    }
+    Ok(())
+}
+
+/// `cdylib_stripped_bytes` for `cargo xtask bench`.
+pub fn bench_figures(_ctx: &Ctx) -> anyhow::Result<Figures> {
+    let (stripped, _) = measure()?;
+    // A byte count is far below 2^53: exact as f64.
+    #[allow(clippy::cast_precision_loss)]
+    let bytes = stripped as f64;
+    Ok(Figures::from([("cdylib_stripped_bytes".to_owned(), bytes)]))
+}
