@@ -138,7 +138,7 @@ public final class CoreBluetoothTransport: NSObject, BleTransport, @unchecked Se
     /// - Returns: false if this phone has never heard the lock.
     @discardableResult
     public func connectWhenInRange(lockID: Data) -> Bool {
-        queue.sync {
+        queue.sync { () -> Bool in
             guard let identifier = directory.peripheral(for: lockID),
                   let peripheral = central.retrievePeripherals(withIdentifiers: [identifier]).first
             else { return false }
