@@ -8,8 +8,9 @@
 //!    Swift expects, and drives the library through the header (a software signer's key and signature, a
 //!    typed error whose fields say what to fix and never hold the secret passed in, every buffer freed —
 //!    under valgrind, when the machine has it).
-//! 3. Parses the generated Swift, `ios/Sources` and `examples/swift` with tree-sitter-swift
-//!    (`ios/tests/swift_syntax.py`, which first proves on a broken snippet that it can fail).
+//! 3. Parses the generated Swift, `ios/Package.swift`, `ios/Sources` and `examples/swift` with
+//!    tree-sitter-swift (`ios/tests/swift_syntax.py`, which first proves on a broken snippet that it can
+//!    fail).
 //! 4. Checks that the GATT UUIDs of `ios/Sources/LatchkeyPlatform/LatchkeyGATT.swift` are those of
 //!    `protocol/src/gatt.rs`, and that `ios/build-xcframework.sh` refuses to run off macOS with a clear
 //!    message.
@@ -50,9 +51,10 @@ pub fn run() -> anyhow::Result<()> {
         .current_dir(root())
         .arg("ios/tests/swift_syntax.py")
         .arg(&generated)
+        .arg("ios/Package.swift")
         .arg("ios/Sources")
         .arg("examples/swift");
-    step("Swift syntax (tree-sitter-swift): generated bindings, ios/Sources, examples/swift", parse)?;
+    step("Swift syntax (tree-sitter-swift): generated bindings, ios/, examples/swift", parse)?;
     check_gatt_uuids()?;
     check_build_script_refuses_linux()?;
     Ok(())
