@@ -61,6 +61,12 @@ val cargoNdk by tasks.registering(Exec::class) {
     inputs.dir(File(repoRoot, "bindings/src"))
     inputs.dir(File(repoRoot, "protocol/src"))
     outputs.dir(jniLibsDir)
+    // The SQLite features the store never uses, compiled out (the same flags as xtask/src/size.rs).
+    environment(
+        "LIBSQLITE3_FLAGS",
+        "-USQLITE_ENABLE_FTS3 -USQLITE_ENABLE_FTS3_PARENTHESIS -USQLITE_ENABLE_FTS5 -USQLITE_ENABLE_RTREE " +
+            "-USQLITE_ENABLE_DBSTAT_VTAB -USQLITE_SOUNDEX -USQLITE_ENABLE_STAT4",
+    )
     val targets = rustAbis.keys.flatMap { listOf("-t", it) }
     commandLine(
         listOf("cargo", "ndk") + targets +

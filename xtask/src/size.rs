@@ -14,10 +14,17 @@ use crate::{cargo, require, step, target_dir};
 /// The budget of the stripped library, in bytes (issue 7).
 pub const BUDGET_BYTES: u64 = 4_000_000;
 
+/// SQLite features the phone's store never uses, compiled out of the bundled SQLite of the shipped library
+/// (full-text search, R-trees, the dbstat table, soundex, stat4): about 0.3 MB. The Gradle build passes the
+/// same `LIBSQLITE3_FLAGS` to cargo-ndk (android/build.gradle.kts).
+pub const SQLITE_FLAGS: &str = "-USQLITE_ENABLE_FTS3 -USQLITE_ENABLE_FTS3_PARENTHESIS -USQLITE_ENABLE_FTS5 \
+     -USQLITE_ENABLE_RTREE -USQLITE_ENABLE_DBSTAT_VTAB -USQLITE_SOUNDEX -USQLITE_ENABLE_STAT4";
+
 /// Builds the release-mobile cdylib; returns its directory.
 pub fn build_release() -> anyhow::Result<PathBuf> {
     let mut build = cargo();
     build.args(["build", "-p", "latchkey-ffi", "--lib", "--profile", "release-mobile"]);
+    build.env("LIBSQLITE3_FLAGS", SQLITE_FLAGS);
     step("build latchkey-ffi (release-mobile)", build)?;
     Ok(target_dir().join("release-mobile"))
 }

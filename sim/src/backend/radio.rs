@@ -39,14 +39,17 @@ pub const MAX_CONNECTIONS: usize = 64;
 /// The MTU of a connection that does not ask for one (a common phone value).
 pub const DEFAULT_MTU: u16 = 185;
 
+/// One open connection: its id and the lock's side of it.
+type Open = (String, Arc<Mutex<LockConnection>>);
+
 /// The open connections, oldest first.
 #[derive(Clone, Default)]
 struct Radio {
-    connections: Arc<Mutex<VecDeque<(String, Arc<Mutex<LockConnection>>)>>>,
+    connections: Arc<Mutex<VecDeque<Open>>>,
 }
 
 impl Radio {
-    fn table(&self) -> MutexGuard<'_, VecDeque<(String, Arc<Mutex<LockConnection>>)>> {
+    fn table(&self) -> MutexGuard<'_, VecDeque<Open>> {
         self.connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
