@@ -47,10 +47,16 @@ pub fn venv() -> anyhow::Result<PathBuf> {
 }
 
 /// Builds the unstripped debug cdylib and `uniffi-bindgen`; returns the library's path.
+///
+/// Two cargo runs, as the Kotlin step does: built together, the bindgen's `uniffi/cli` feature would be
+/// unified into the library's build, which then differs from (and rebuilds over) the Kotlin step's.
 pub fn build_library() -> anyhow::Result<PathBuf> {
-    let mut build = cargo();
-    build.args(["build", "-p", "latchkey-ffi", "--lib", "-p", "uniffi-bindgen", "--bins"]);
-    step("build the latchkey-ffi cdylib (debug, unstripped) and uniffi-bindgen", build)?;
+    let mut library = cargo();
+    library.args(["build", "-p", "latchkey-ffi", "--lib"]);
+    step("build the latchkey-ffi cdylib (debug, unstripped)", library)?;
+    let mut bindgen = cargo();
+    bindgen.args(["build", "-p", "uniffi-bindgen", "--bins"]);
+    step("build uniffi-bindgen", bindgen)?;
     Ok(target_dir().join("debug/liblatchkey_ffi.so"))
 }
 
