@@ -8,6 +8,8 @@
 //! - `fuzz`: the cargo-fuzz targets of `fuzz/` (a short run is part of `test`).
 //! - `conformance`: docs/openapi.yaml against the running simulator, with schemathesis (part of `test`).
 //! - `android`: the Android platform parts (BLE transport, keystore signer) under Robolectric; run by `test`.
+//! - `swift-check`: the iOS checks possible without Xcode (`swift.rs`); `python`: the Python bindings'
+//!   tests against the simulator (`python.rs`). Both also run in `test`.
 
 mod android;
 mod bench;
@@ -16,7 +18,9 @@ mod browser;
 mod conformance;
 mod fuzz;
 mod kotlin;
+mod python;
 mod size;
+mod swift;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -67,6 +71,11 @@ enum Task {
     Size,
     /// Only the Android step: BluetoothGattTransport and KeystoreSigner under Robolectric against a simulator.
     Android,
+    /// Only the iOS checks possible without Xcode: the generated C header with gcc and a C program, the
+    /// Swift syntax, the GATT UUIDs (ios/README.md).
+    SwiftCheck,
+    /// Only the Python bindings: pytest against the simulator, with the QA sample (bindings/python).
+    Python,
 }
 
 fn main() -> ExitCode {
@@ -80,6 +89,8 @@ fn main() -> ExitCode {
         Task::Kotlin => kotlin::run(),
         Task::Size => size::run(),
         Task::Android => android::run(),
+        Task::SwiftCheck => swift::run(),
+        Task::Python => python::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -171,6 +182,8 @@ fn test(no_lint: bool) -> anyhow::Result<()> {
     browser::run()?;
     kotlin::run()?;
     android::run()?;
+    swift::run()?;
+    python::run()?;
     fuzz::run(FUZZ_SECONDS_IN_TEST, None)?;
     conformance::run()?;
     eprintln!("all tests passed in {:.0} s", started.elapsed().as_secs_f64());
