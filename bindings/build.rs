@@ -4,7 +4,8 @@
 //!   loader reads from API 23 (RELR would need API 28+/30+);
 //! - fold identical functions (`--icf=all`; both the host's rust-lld and the NDK's lld have it): many
 //!   monomorphized copies are byte-identical. Rust makes no promise that function addresses are unique.
-//! Figures before and after: docs/performance.md, "The phone library's size".
+//!
+//! Figures before and after: docs/performance.md, "`cdylib_stripped_bytes`".
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
