@@ -217,6 +217,37 @@ class DoorClientTest {
         }
 
     @Test
+    fun `a hundred concurrent calls from coroutines and threads neither deadlock nor fail`() = runBlocking {
+        val (_, client) = phone()
+        client.use {
+            client.fetchLocks()
+            // One call of each kind in turn; unlocks may meet another one in flight, nothing else may fail.
+            suspend fun call(n: Int): String = when (n % 6) {
+                0 -> client.unlock(door).let { "unlock" }
+                1 -> client.sync(door).let { "sync" }
+                2 -> client.fetchLocks().let { "fetch" }
+                3 -> client.accessLogs(door).let { "access logs" }
+                4 -> client.guests().let { "guests" }
+                else -> client.locks().let { "locks" }
+            }
+            val outcomes = java.util.concurrent.ConcurrentHashMap<Int, Result<String>>()
+            val threads = (50 until 100).map { n ->
+                Thread { outcomes[n] = runCatching { runBlocking { call(n) } } }.also { it.start() }
+            }
+            val coroutines = (0 until 50).map { n ->
+                async(Dispatchers.Default) { outcomes[n] = runCatching { call(n) } }
+            }
+            withTimeout(STEP_MS * 3) { coroutines.forEach { it.await() } }
+            threads.forEach { it.join(STEP_MS * 3) }
+            assertEquals(100, outcomes.size, "every call must finish (no deadlock)")
+            val failures = outcomes.filterValues { it.isFailure }
+            val undocumented = failures.filterValues { it.exceptionOrNull() !is LatchkeyException.UnlockInProgress }
+            assertTrue(undocumented.isEmpty(), "only UnlockInProgress may fail a call: $undocumented")
+            withTimeout(STEP_MS) { client.unlock(door) }
+        }
+    }
+
+    @Test
     fun `a failing transport is a Bluetooth error with the transport's kind`() = runBlocking {
         val (_, client) = phone(transport = OutOfRange)
         client.use {
