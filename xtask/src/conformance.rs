@@ -493,12 +493,21 @@ fn setup(base: &str) -> anyhow::Result<World> {
     let guest = text(&guest, "guestUuid")?;
     let session = manager_session(base)?;
     let csrf = csrf_token(base, &session)?;
+    // The radio's operations get real lock ids (and, through the hooks, fresh connections to them).
+    let heard = ok(call(base, "GET", "/sim/v1/radio/advertisements", m, None)?, "radio advertisements")?;
+    let locks: Vec<Value> = heard["advertisements"]
+        .as_array()
+        .map(|ads| ads.iter().map(|ad| ad["lockId"].clone()).collect())
+        .unwrap_or_default();
+    if locks.len() != doors.len() {
+        bail!("the radio advertises {} locks for {} activated doors: {heard}", locks.len(), doors.len());
+    }
     Ok(World {
         partner_token,
         user_token,
         session,
         ids: json!({"doors": doors, "user": user, "guest": guest, "key": key, "building": building,
-                    "partner": partner_uuid, "device": device, "csrf": csrf}),
+                    "partner": partner_uuid, "device": device, "csrf": csrf, "locks": locks}),
     })
 }
 
@@ -565,6 +574,7 @@ fn schemathesis(work: &Path, python: &Path, base: &str, world: &World) -> anyhow
         .arg(&report)
         .env("SCHEMATHESIS_HOOKS", "conformance_hooks")
         .env("PYTHONPATH", work)
+        .env("LK_BASE", base)
         .env("LK_MANAGER_TOKEN", MANAGER_TOKEN)
         .env("LK_PARTNER_TOKEN", &world.partner_token)
         .env("LK_USER_TOKEN", &world.user_token)
