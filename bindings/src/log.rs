@@ -7,11 +7,12 @@
 
 use std::cell::Cell;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Once, RwLock};
 
 use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing::subscriber::Interest;
+use tracing::{Event, Level, Metadata, Subscriber, span};
 
 /// How important a log line is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, uniffi::Enum)]
@@ -68,9 +69,8 @@ pub fn set_log_sink(sink: Option<Arc<dyn LogSink>>, max_level: LogLevel) {
     *slot = sink.map(|sink| Installed { sink, max_level });
     drop(slot);
     INSTALL.call_once(|| {
-        let subscriber = tracing_subscriber::registry().with(Forward);
         // Fails only if the process set a global subscriber already; then that one gets the lines.
-        let _ = tracing::subscriber::set_global_default(subscriber);
+        let _ = tracing::subscriber::set_global_default(Forward { next_span: AtomicU64::new(1) });
     });
 }
 
@@ -84,11 +84,36 @@ fn level_of(level: &Level) -> LogLevel {
     }
 }
 
-/// The layer forwarding events to the installed sink.
-struct Forward;
+/// The level the installed sink asked for, if one is installed.
+fn sink_level() -> Option<LogLevel> {
+    SINK.read().unwrap_or_else(|poisoned| poisoned.into_inner()).as_ref().map(|installed| installed.max_level)
+}
 
-impl<S: Subscriber> Layer<S> for Forward {
-    fn on_event(&self, event: &Event<'_>, _context: Context<'_, S>) {
+/// The subscriber forwarding events to the installed sink. It keeps no span data (the sink gets events
+/// only), so it needs no registry: a smaller library than `tracing-subscriber` would make.
+struct Forward {
+    next_span: AtomicU64,
+}
+
+impl Subscriber for Forward {
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        // Asked again at each event: the sink and its level can change at any time.
+        Interest::sometimes()
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        sink_level().is_some_and(|max| level_of(metadata.level()) <= max)
+    }
+
+    fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
+        span::Id::from_u64(self.next_span.fetch_add(1, Ordering::Relaxed).max(1))
+    }
+
+    fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
+
+    fn event(&self, event: &Event<'_>) {
         let level = level_of(event.metadata().level());
         let sink = {
             let slot = SINK.read().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -108,6 +133,10 @@ impl<S: Subscriber> Layer<S> for Forward {
         sink.log(record);
         IN_SINK.with(|flag| flag.set(false));
     }
+
+    fn enter(&self, _: &span::Id) {}
+
+    fn exit(&self, _: &span::Id) {}
 }
 
 /// The message and the fields of one event, as text.

@@ -127,10 +127,27 @@ fn build(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
         .arg("-cp")
         .arg(class_path(&toolchain.runtime_jars))
         .arg(&generated)
-        .args(["android/src/main/kotlin", "android/testing/src/main/kotlin", "android/src/test/kotlin"])
+        // The idiomatic layer only: the Android platform parts (`com.latchkey.sdk.android`) need the Android
+        // framework classes and are compiled and tested by `cargo xtask android`.
+        .args(idiomatic_layer()?)
+        .args(["android/testing/src/main/kotlin", "android/src/test/kotlin"])
         .arg("examples/kotlin/src/main/kotlin");
     step("kotlinc (bindings, idiomatic layer, simulator helpers, tests, sample)", kotlinc)?;
     Ok(classes)
+}
+
+/// The `.kt` files of the idiomatic Kotlin layer (`com.latchkey.sdk`, without its `android` subpackage).
+fn idiomatic_layer() -> anyhow::Result<Vec<PathBuf>> {
+    let dir = root().join("android/src/main/kotlin/com/latchkey/sdk");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "kt") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// Generates Kotlin from the UNSTRIPPED cdylib `library` into `out` (emptied first).
