@@ -248,6 +248,47 @@ class DoorClientTest {
     }
 
     @Test
+    fun `the app's log sink gets the SDK's lines and none of the secrets they handled`() = runBlocking {
+        val lines = java.util.Collections.synchronizedList(mutableListOf<LogRecord>())
+        setLogSink(
+            object : LogSink {
+                override fun log(record: LogRecord) {
+                    lines.add(record)
+                }
+            },
+            LogLevel.TRACE,
+        )
+        try {
+            val email = "logs-${UUID.randomUUID().toString().take(8)}@example.com"
+            val user = partnerClient.createUser(invite(email))
+            val code = user.accesses.first().doorcode.code?.reveal()
+            auth.passwordlessStart(email)
+            val otp = sim.latestOtp(email)
+            val session = auth.exchangeOtp(email, otp)
+            val config = DoorClientConfig(
+                baseUrl = baseUrl,
+                clientId = partner.clientId,
+                storePath = File(stores, "$email.sqlite").path,
+                deviceName = "JVM test phone",
+                messageTimeoutMs = 3_000uL,
+            )
+            DoorClient.setup(config, session, radio, softwareSigner()).use { client ->
+                client.fetchLocks()
+                withTimeout(STEP_MS) { client.unlock(door) }
+                withTimeout(STEP_MS) { client.sync(door) }
+            }
+            val snapshot = synchronized(lines) { lines.toList() }
+            assertTrue(snapshot.any { it.target.startsWith("latchkey") }, "the SDK's lines reach the sink: $snapshot")
+            val secrets = listOfNotNull(code, otp, partner.clientSecret)
+            assertEquals(3, secrets.size, "a PERMANENT invite has a doorcode")
+            val leaks = snapshot.filter { line -> secrets.any { it in line.message || it in line.target } }
+            assertTrue(leaks.isEmpty(), "no doorcode, one-time code or client secret in ${leaks.size} log lines")
+        } finally {
+            setLogSink(null, LogLevel.ERROR)
+        }
+    }
+
+    @Test
     fun `a failing transport is a Bluetooth error with the transport's kind`() = runBlocking {
         val (_, client) = phone(transport = OutOfRange)
         client.use {
