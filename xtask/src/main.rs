@@ -169,6 +169,15 @@ fn test(no_lint: bool) -> anyhow::Result<()> {
     let mut doc = cargo();
     doc.args(["test", "--workspace", "--doc"]);
     step("doc tests", doc)?;
+    // The shipped library compiles features out of its bundled SQLite (size::SQLITE_FLAGS): the core's own
+    // tests, the store's among them, run against that SQLite too (in a target dir of their own, so the
+    // flags do not rebuild the main one).
+    let mut phone_sqlite = cargo();
+    phone_sqlite
+        .args(["test", "-p", "latchkey", "--lib"])
+        .env("LIBSQLITE3_FLAGS", size::SQLITE_FLAGS)
+        .env("CARGO_TARGET_DIR", target_dir().join("phone-sqlite"));
+    step("core tests against the phone library's SQLite build", phone_sqlite)?;
     let mut build = cargo();
     build.args(["build", "--bin", "latchkey"]);
     step("build the latchkey binary", build)?;

@@ -16,14 +16,18 @@ pub const BUDGET_BYTES: u64 = 4_000_000;
 
 /// SQLite features the phone's store never uses, compiled out of the bundled SQLite of the shipped library
 /// (full-text search, R-trees, the dbstat table, soundex, stat4, JSON functions, extension loading,
-/// deprecated and shared-cache APIs, column metadata). The Gradle build passes the same `LIBSQLITE3_FLAGS`
+/// deprecated and shared-cache APIs, column metadata, UTF-16 and date functions, tracing, the authorizer,
+/// incremental blob I/O, introspection pragmas, and three query optimizations the store's small queries do
+/// not need). The Gradle build passes the same `LIBSQLITE3_FLAGS`
 /// to cargo-ndk (android/build.gradle.kts).
 pub const SQLITE_FLAGS: &str = "-USQLITE_ENABLE_FTS3 -USQLITE_ENABLE_FTS3_PARENTHESIS -USQLITE_ENABLE_FTS5 \
      -USQLITE_ENABLE_RTREE -USQLITE_ENABLE_DBSTAT_VTAB -USQLITE_SOUNDEX -USQLITE_ENABLE_STAT4 \
      -USQLITE_ENABLE_LOAD_EXTENSION -DSQLITE_OMIT_LOAD_EXTENSION -DSQLITE_OMIT_JSON -DSQLITE_OMIT_DEPRECATED \
      -DSQLITE_OMIT_SHARED_CACHE -DSQLITE_OMIT_PROGRESS_CALLBACK -DSQLITE_OMIT_COMPLETE \
      -DSQLITE_OMIT_GET_TABLE -DSQLITE_OMIT_TCL_VARIABLE -USQLITE_ENABLE_COLUMN_METADATA \
-     -DSQLITE_DEFAULT_MEMSTATUS=0";
+     -DSQLITE_DEFAULT_MEMSTATUS=0 -DSQLITE_OMIT_UTF16 -DSQLITE_OMIT_DATETIME_FUNCS -DSQLITE_OMIT_TRACE \
+     -DSQLITE_OMIT_INTROSPECTION_PRAGMAS -DSQLITE_OMIT_AUTHORIZATION -DSQLITE_OMIT_INCRBLOB \
+     -DSQLITE_OMIT_BETWEEN_OPTIMIZATION -DSQLITE_OMIT_LIKE_OPTIMIZATION -DSQLITE_OMIT_XFER_OPT";
 
 /// Builds the release-mobile cdylib; returns its directory.
 pub fn build_release() -> anyhow::Result<PathBuf> {
