@@ -1,7 +1,8 @@
 //! `sim_v2_users_rps`: the simulator on loopback with a SQLite file database, partner A's
 //! `POST /access/sdk/v2/users` (PERMANENT, three doors, notified: every validation rule, doorcodes, the
 //! outbox and lock deltas run), driven by 32 tasks on 32 keep-alive HTTP/1.1 connections for a fixed time.
-//! Every request is a distinct valid invite (its own email). Server and load generator share this
+//! Every request is a distinct valid invite (its own email); any failed request fails the run (no errors
+//! is part of the figure), and the latency of each answered request gives the p50 and p99 figures. Server and load generator share this
 //! process's tokio runtime (one worker per core).
 
 use std::sync::Arc;
@@ -19,6 +20,8 @@ const CONNECTIONS: usize = 32;
 pub fn measure(effort: Effort, figures: &mut Figures) -> Result<(), String> {
     let run = scenario(effort, false)?;
     figures.insert("sim_v2_users_rps".into(), run.rps);
+    figures.insert("sim_v2_users_latency_p50_ms".into(), run.latency_p50_ms);
+    figures.insert("sim_v2_users_latency_p99_ms".into(), run.latency_p99_ms);
     if let Some(cpu) = run.cpu_us_per_request {
         figures.insert("sim_v2_users_cpu_us_per_request".into(), cpu);
     }
@@ -39,6 +42,10 @@ struct Run {
     /// CPU time of this whole process (server and load generator, user + system) per request over the
     /// window, in µs: what a request costs whatever else the machine runs. None where `/proc` is missing.
     cpu_us_per_request: Option<f64>,
+    /// Median time from sending a request to its whole answer, over the window, in ms (0.1 ms steps).
+    latency_p50_ms: f64,
+    /// 99th percentile of the same.
+    latency_p99_ms: f64,
 }
 
 /// This process's CPU time so far (user + system), from `/proc/self/stat` (Linux).
@@ -85,9 +92,11 @@ fn scenario(effort: Effort, with_locks: bool) -> Result<Run, String> {
             tasks.push(tokio::spawn(async move {
                 let mut i = 0u64;
                 let mut first_error = None;
+                let mut latencies_us = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     i += 1;
                     body["email"] = serde_json::Value::String(format!("load-{task}-{i}@example.com"));
+                    let sent = Instant::now();
                     let response = client.post(&url).bearer_auth(&token).json(&body).send().await;
                     let ok = match response {
                         Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
@@ -104,9 +113,10 @@ fn scenario(effort: Effort, with_locks: bool) -> Result<Run, String> {
                     };
                     if counting.load(Ordering::Relaxed) {
                         if ok { &done } else { &failed }.fetch_add(1, Ordering::Relaxed);
+                        latencies_us.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
                     }
                 }
-                first_error
+                (first_error, latencies_us)
             }));
         }
         tokio::time::sleep(warmup).await;
@@ -119,11 +129,13 @@ fn scenario(effort: Effort, with_locks: bool) -> Result<Run, String> {
         let cpu = cpu_before.zip(process_cpu()).map(|(before, after)| after.saturating_sub(before));
         stop.store(true, Ordering::Relaxed);
         let mut errors = Vec::new();
+        let mut latencies_us = Vec::new();
         for task in tasks {
-            if let Some(e) = task.await.map_err(|e| e.to_string())? {
-                errors.push(e);
-            }
+            let (error, latencies) = task.await.map_err(|e| e.to_string())?;
+            errors.extend(error);
+            latencies_us.extend(latencies);
         }
+        latencies_us.sort_unstable();
         let (done, failed) = (done.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
         w.sim.stop().await.map_err(|e| e.to_string())?;
         if failed > 0 || !errors.is_empty() {
@@ -131,7 +143,16 @@ fn scenario(effort: Effort, with_locks: bool) -> Result<Run, String> {
         }
         let cpu_us_per_request =
             cpu.filter(|_| done > 0).map(|cpu| (cpu.as_secs_f64() * 1e6 / done as f64).round());
-        Ok(Run { rps: (done as f64 / elapsed.as_secs_f64()).round(), cpu_us_per_request })
+        let percentile_ms = |p: f64| {
+            let index = ((latencies_us.len() as f64 * p) as usize).min(latencies_us.len().saturating_sub(1));
+            latencies_us.get(index).map_or(0.0, |us| (*us as f64 / 100.0).round() / 10.0)
+        };
+        Ok(Run {
+            rps: (done as f64 / elapsed.as_secs_f64()).round(),
+            cpu_us_per_request,
+            latency_p50_ms: percentile_ms(0.50),
+            latency_p99_ms: percentile_ms(0.99),
+        })
     });
     let _ = std::fs::remove_dir_all(&dir);
     result
