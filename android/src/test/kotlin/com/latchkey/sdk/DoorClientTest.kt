@@ -11,7 +11,9 @@ import com.latchkey.sdk.testing.SimulatorRadioTransport
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.onEach
 import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.launch
@@ -193,7 +195,10 @@ class DoorClientTest {
             val (_, client) = phone(transport = gate)
             client.use {
                 client.fetchLocks()
-                val events = async(Dispatchers.Unconfined) { client.unlockEvents().take(4).toList() }
+                val seen = java.util.concurrent.CopyOnWriteArrayList<UnlockEvent>()
+                val events = async(Dispatchers.Unconfined) {
+                    client.unlockEvents().take(4).onEach { seen.add(it) }.toList()
+                }
                 val first = launch { client.unlock(door) }
                 withTimeout(STEP_MS) { gate.waiting.await() }
                 assertThrows<LatchkeyException.UnlockInProgress>("a second unlock while the first one runs") {
@@ -201,6 +206,9 @@ class DoorClientTest {
                 }
                 first.cancel()
                 first.join()
+                // The Rust side finishes canceling on its own runtime; its Canceled event says the client
+                // is free for the next unlock (docs/bindings.md).
+                withTimeout(STEP_MS) { while (seen.none { it is UnlockEvent.Canceled }) delay(10) }
                 gate.open.complete(Unit)
                 withTimeout(STEP_MS) { client.unlock(door) }
                 assertEquals(
