@@ -9,11 +9,8 @@
 //! API for compiling, `android-all-instrumented` of the minimum and target APIs for Robolectric), all with
 //! `mvn`. Robolectric then runs offline from that directory: nothing is downloaded at test time.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use anyhow::{Context, bail};
 
@@ -210,57 +207,12 @@ fn test_classes(classes: &Path) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
-/// A simulator child process, killed on drop.
-struct Simulator {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Simulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `latchkey sim serve` (in memory) on a free loopback port and waits until it answers.
-fn start_simulator() -> anyhow::Result<Simulator> {
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let log = android_dir().join("simulator.log");
-    let child = Command::new(target_dir().join("debug/latchkey"))
-        .args(["sim", "serve", "--db", ":memory:", "--addr"])
-        .arg(format!("127.0.0.1:{port}"))
-        .env("LATCHKEY_MANAGER_TOKEN", "dev-manager-token")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?)
-        .spawn()
-        .context("could not start `latchkey sim serve`")?;
-    let simulator = Simulator { child, url: format!("http://127.0.0.1:{port}") };
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        if healthy(port) {
-            return Ok(simulator);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    bail!("the simulator did not answer /healthz within 30 s; see {}", log.display())
-}
-
-fn healthy(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
-    let request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    let mut answer = String::new();
-    stream.write_all(request.as_bytes()).is_ok()
-        && stream.read_to_string(&mut answer).is_ok()
-        && answer.starts_with("HTTP/1.1 200")
-}
-
 /// The whole step: install, build, then the JUnit 4 tests under Robolectric on each API level.
 pub fn run() -> anyhow::Result<()> {
     let toolchain = toolchain()?;
     let classes = build(&toolchain)?;
     let tests = test_classes(&classes)?;
-    let simulator = start_simulator()?;
+    let simulator = crate::kotlin::start_simulator(&android_dir())?;
     // As under Gradle, the framework jar is on the class path too: JUnit loads the test classes outside the
     // sandbox first; Robolectric's sandbox then loads every android.* class from the instrumented jar.
     let run_path: Vec<PathBuf> = std::iter::once(classes.clone())

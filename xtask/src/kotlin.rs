@@ -166,9 +166,10 @@ pub fn generate(library: &Path, out: &Path) -> anyhow::Result<()> {
 }
 
 /// A simulator child process, killed on drop.
-struct Simulator {
+pub(crate) struct Simulator {
     child: Child,
-    url: String,
+    /// Its base URL.
+    pub(crate) url: String,
 }
 
 impl Drop for Simulator {
@@ -178,10 +179,11 @@ impl Drop for Simulator {
     }
 }
 
-/// Starts `latchkey sim serve` (in memory) on a free loopback port and waits until it answers.
-fn start_simulator() -> anyhow::Result<Simulator> {
+/// Starts `latchkey sim serve` (in memory) on a free loopback port, logging to `log_dir`, and waits until it
+/// answers (the Kotlin and Android steps share it).
+pub(crate) fn start_simulator(log_dir: &Path) -> anyhow::Result<Simulator> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let log = kotlin_dir().join("simulator.log");
+    let log = log_dir.join("simulator.log");
     let child = Command::new(target_dir().join("debug/latchkey"))
         .args(["sim", "serve", "--db", ":memory:", "--addr"])
         .arg(format!("127.0.0.1:{port}"))
@@ -227,7 +229,7 @@ fn java(toolchain: &Toolchain, classes: &Path, library_dir: &Path, simulator: &S
 pub fn run() -> anyhow::Result<()> {
     let toolchain = toolchain()?;
     let classes = build(&toolchain)?;
-    let simulator = start_simulator()?;
+    let simulator = start_simulator(&kotlin_dir())?;
     let library_dir = target_dir().join("debug");
     let mut tests = java(&toolchain, &classes, &library_dir, &simulator);
     tests
@@ -247,7 +249,7 @@ pub fn bench_figures(ctx: &Ctx) -> anyhow::Result<Figures> {
     let toolchain = toolchain()?;
     let classes = build(&toolchain)?;
     let library_dir = crate::size::build_release()?;
-    let simulator = start_simulator()?;
+    let simulator = start_simulator(&kotlin_dir())?;
     let calls = if ctx.quick { "5000" } else { "50000" };
     let output = java(&toolchain, &classes, &library_dir, &simulator)
         .arg("com.latchkey.sdk.bench.FfiCallBenchKt")
