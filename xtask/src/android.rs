@@ -16,9 +16,6 @@ use anyhow::{Context, bail};
 
 use crate::{cargo, require, root, step, target_dir};
 
-/// The npm package version of the Kotlin compiler (the Kotlin step's version).
-const KOTLIN_COMPILER: &str = "2.4.20";
-
 /// The maven-dependency-plugin goals used to fetch jars.
 const DEPENDENCY_PLUGIN: &str = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1";
 
@@ -63,27 +60,8 @@ struct Toolchain {
 
 fn toolchain() -> anyhow::Result<Toolchain> {
     require("java", "to compile and run the Android tests (Debian: openjdk-17-jdk-headless)")?;
-    let compiler_dir = target_dir().join("kotlin/toolchain/npm");
-    let compiler = compiler_dir.join("node_modules/kotlin-compiler");
+    let compiler = crate::kotlin::install_kotlinc()?;
     let kotlinc = compiler.join("bin/kotlinc");
-    if !kotlinc.exists() {
-        require("npm", "to install the Kotlin compiler (npm package kotlin-compiler)")?;
-        std::fs::create_dir_all(&compiler_dir)?;
-        let mut install = Command::new("npm");
-        install
-            .args(["install", "--no-audit", "--no-fund", "--no-save", "--prefix"])
-            .arg(&compiler_dir)
-            .arg(format!("kotlin-compiler@{KOTLIN_COMPILER}"));
-        step("npm install kotlin-compiler", install)?;
-    }
-    for entry in std::fs::read_dir(compiler.join("bin")).context("the kotlin-compiler package has no bin/")? {
-        let path = entry?.path();
-        let mut chmod = Command::new("chmod");
-        chmod.arg("+x").arg(&path);
-        if !chmod.status().is_ok_and(|status| status.success()) {
-            bail!("could not make {} executable", path.display());
-        }
-    }
 
     let jars = android_dir().join(format!("jars-{ROBOLECTRIC}"));
     if !jars.join(format!("robolectric-{ROBOLECTRIC}.jar")).exists() {
@@ -146,10 +124,6 @@ fn unpack_aars(jars: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn class_path<'a>(parts: impl IntoIterator<Item = &'a PathBuf>) -> String {
-    parts.into_iter().map(|part| part.display().to_string()).collect::<Vec<_>>().join(":")
-}
-
 /// Builds the host library and the tools, generates the Kotlin bindings and compiles the SDK's Kotlin,
 /// the Android platform parts and their tests against the target API's framework; returns the classes.
 fn build(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
@@ -179,7 +153,7 @@ fn build(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
         .args(["-nowarn", "-jvm-target", "17", "-d"])
         .arg(&classes)
         .arg("-cp")
-        .arg(class_path(&compile_path))
+        .arg(crate::kotlin::class_path(&compile_path))
         .arg(&generated)
         .args([
             "android/src/main/kotlin",
@@ -228,7 +202,7 @@ pub fn run() -> anyhow::Result<()> {
             .arg(format!("-Drobolectric.dependency.dir={}", toolchain.sdk_dir.display()))
             .arg(format!("-Drobolectric.enabledSdks={sdk}"))
             .arg("-cp")
-            .arg(class_path(&run_path))
+            .arg(crate::kotlin::class_path(&run_path))
             .arg("org.junit.runner.JUnitCore")
             .args(&tests);
         step(&format!("Android parts under Robolectric, API {sdk} (JUnit 4) against the simulator"), java)?;

@@ -48,19 +48,18 @@ struct Toolchain {
     runtime_jars: Vec<PathBuf>,
 }
 
-/// Installs the Kotlin compiler and the jars if missing.
-fn toolchain() -> anyhow::Result<Toolchain> {
-    require("java", "to compile and run the Kotlin tests (Debian: openjdk-17-jdk-headless)")?;
-    let dir = kotlin_dir().join("toolchain");
-    let compiler = dir.join("npm/node_modules/kotlin-compiler");
-    let kotlinc = compiler.join("bin/kotlinc");
-    if !kotlinc.exists() {
+/// Installs the npm package `kotlin-compiler` (once, in the Kotlin steps' cache) and makes its scripts
+/// executable; returns the package's directory (`bin/kotlinc`, `lib/*.jar`). The Android step uses it too.
+pub(crate) fn install_kotlinc() -> anyhow::Result<PathBuf> {
+    let npm = kotlin_dir().join("toolchain/npm");
+    let compiler = npm.join("node_modules/kotlin-compiler");
+    if !compiler.join("bin/kotlinc").exists() {
         require("npm", "to install the Kotlin compiler (npm package kotlin-compiler)")?;
-        std::fs::create_dir_all(dir.join("npm"))?;
+        std::fs::create_dir_all(&npm)?;
         let mut install = Command::new("npm");
         install
             .args(["install", "--no-audit", "--no-fund", "--no-save", "--prefix"])
-            .arg(dir.join("npm"))
+            .arg(&npm)
             .arg(format!("kotlin-compiler@{KOTLIN_COMPILER}"));
         step("npm install kotlin-compiler", install)?;
     }
@@ -73,6 +72,15 @@ fn toolchain() -> anyhow::Result<Toolchain> {
             bail!("could not make {} executable", path.display());
         }
     }
+    Ok(compiler)
+}
+
+/// Installs the Kotlin compiler and the jars if missing.
+fn toolchain() -> anyhow::Result<Toolchain> {
+    require("java", "to compile and run the Kotlin tests (Debian: openjdk-17-jdk-headless)")?;
+    let dir = kotlin_dir().join("toolchain");
+    let compiler = install_kotlinc()?;
+    let kotlinc = compiler.join("bin/kotlinc");
     let jars_dir = dir.join("jars");
     for (artifact, file) in JARS {
         if jars_dir.join(file).exists() {
@@ -96,8 +104,9 @@ fn toolchain() -> anyhow::Result<Toolchain> {
     Ok(Toolchain { kotlinc, runtime_jars })
 }
 
-fn class_path(parts: &[PathBuf]) -> String {
-    parts.iter().map(|part| part.display().to_string()).collect::<Vec<_>>().join(":")
+/// A JVM class path of `parts`.
+pub(crate) fn class_path<'a>(parts: impl IntoIterator<Item = &'a PathBuf>) -> String {
+    parts.into_iter().map(|part| part.display().to_string()).collect::<Vec<_>>().join(":")
 }
 
 /// Builds the cdylib, generates the Kotlin and compiles everything; returns the classes directory.
