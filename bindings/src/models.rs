@@ -6,7 +6,6 @@
 //! [`Timestamp`]s (`java.time.Instant` in Kotlin, `Date` in Swift).
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use latchkey::SecretString;
@@ -27,24 +26,25 @@ uniffi::custom_type!(Timestamp, SystemTime, {
     try_lift: |time| Ok(Timestamp::from(time)),
 });
 
-/// A secret (a doorcode): `toString()` shows `*******`; read it on purpose with `reveal()`.
-#[derive(uniffi::Object)]
-#[uniffi::export(Display, Debug)]
+/// A secret (a doorcode). It crosses the FFI as a string and arrives as the app language's own small
+/// `SecretText` type — a Kotlin class (`android/src/main/.../SecretText.kt`), a Swift struct
+/// (`ios/Sources/Latchkey/SecretText.swift`), a Python class (`bindings/python/latchkey/secret.py`), wired
+/// in `uniffi.toml` — whose `toString()`/`description`/`repr` shows `*******`; the app reads it on purpose
+/// with `reveal()`. A plain value, not a Rust object: lifting a lock list costs no object handle, no
+/// cleaner and no extra FFI call per doorcode.
+#[derive(Clone)]
 pub struct SecretText(SecretString);
 
 impl SecretText {
-    pub(crate) fn new(value: impl Into<SecretString>) -> Arc<SecretText> {
-        Arc::new(SecretText(value.into()))
+    pub(crate) fn new(value: impl Into<SecretString>) -> SecretText {
+        SecretText(value.into())
     }
 }
 
-#[uniffi::export]
-impl SecretText {
-    /// The secret itself. Show it to the user; never log it.
-    pub fn reveal(&self) -> String {
-        self.0.expose().to_owned()
-    }
-}
+uniffi::custom_type!(SecretText, String, {
+    lower: |secret| secret.0.expose().to_owned(),
+    try_lift: |text| Ok(SecretText(text.into())),
+});
 
 impl fmt::Display for SecretText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -371,7 +371,7 @@ pub struct InviteGuestsResponse {
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct Doorcode {
     /// Seven digits, when `description` is VALID.
-    pub code: Option<Arc<SecretText>>,
+    pub code: Option<SecretText>,
     /// Why there is or is not a code.
     pub description: DoorcodeDescription,
 }

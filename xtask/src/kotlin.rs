@@ -125,6 +125,21 @@ fn build(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
     let generated = kotlin_dir().join("generated");
     generate(&target_dir().join("debug/liblatchkey_ffi.so"), &generated)?;
     let classes = kotlin_dir().join("classes");
+    let mut sources = vec![generated.clone()];
+    // The idiomatic layer only: the Android platform parts (`com.latchkey.sdk.android`) need the Android
+    // framework classes and are compiled and tested by `cargo xtask android`.
+    sources.extend(idiomatic_layer()?);
+    sources.extend(
+        ["android/testing/src/main/kotlin", "android/src/test/kotlin", "examples/kotlin/src/main/kotlin"]
+            .map(|dir| root().join(dir)),
+    );
+    let stamp = kotlin_dir().join("classes.fingerprint");
+    let fingerprint = format!("{:016x}", fingerprint(&sources, &toolchain.runtime_jars)?);
+    if classes.exists() && std::fs::read_to_string(&stamp).is_ok_and(|stamped| stamped == fingerprint) {
+        println!("==> kotlinc: the classes are up to date (no Kotlin source or generated binding changed)");
+        return Ok(classes);
+    }
+    let _ = std::fs::remove_file(&stamp);
     if classes.exists() {
         std::fs::remove_dir_all(&classes).with_context(|| format!("clearing {}", classes.display()))?;
     }
@@ -135,14 +150,37 @@ fn build(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
         .arg(&classes)
         .arg("-cp")
         .arg(class_path(&toolchain.runtime_jars))
-        .arg(&generated)
-        // The idiomatic layer only: the Android platform parts (`com.latchkey.sdk.android`) need the Android
-        // framework classes and are compiled and tested by `cargo xtask android`.
-        .args(idiomatic_layer()?)
-        .args(["android/testing/src/main/kotlin", "android/src/test/kotlin"])
-        .arg("examples/kotlin/src/main/kotlin");
+        .args(&sources);
     step("kotlinc (bindings, idiomatic layer, simulator helpers, tests, sample)", kotlinc)?;
+    std::fs::write(&stamp, fingerprint)?;
     Ok(classes)
+}
+
+/// A hash of every file under `sources` (paths and contents, in a stable order) and of the class path: what
+/// the compiled classes depend on. `kotlinc` takes 20 s or more; an unchanged fingerprint skips it.
+fn fingerprint(sources: &[PathBuf], class_path: &[PathBuf]) -> anyhow::Result<u64> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut files = Vec::new();
+    let mut pending = sources.to_vec();
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).with_context(|| format!("listing {}", path.display()))? {
+                pending.push(entry?.path());
+            }
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    // A fixed-key SipHash: the same inputs give the same value in every run.
+    let mut hasher = DefaultHasher::new();
+    KOTLIN_COMPILER.hash(&mut hasher);
+    class_path.hash(&mut hasher);
+    for file in files {
+        file.hash(&mut hasher);
+        std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?.hash(&mut hasher);
+    }
+    Ok(hasher.finish())
 }
 
 /// The `.kt` files of the idiomatic Kotlin layer (`com.latchkey.sdk`, without its `android` subpackage).
@@ -259,11 +297,13 @@ pub fn bench_figures(ctx: &Ctx) -> anyhow::Result<Figures> {
     let classes = build(&toolchain)?;
     let library_dir = crate::size::build_release()?;
     let simulator = start_simulator(&kotlin_dir())?;
-    let calls = if ctx.quick { "5000" } else { "50000" };
+    // Calls timed one by one, and the warm-up (ms) before them.
+    let (calls, warm_up_ms) = if ctx.quick { ("5000", "1500") } else { ("50000", "5000") };
     let output = java(&toolchain, &classes, &library_dir, &simulator)
         .arg("com.latchkey.sdk.bench.FfiCallBenchKt")
         .arg(&simulator.url)
         .arg(calls)
+        .arg(warm_up_ms)
         .stderr(Stdio::inherit())
         .output()
         .context("could not run the Kotlin call benchmark")?;

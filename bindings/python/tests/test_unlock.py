@@ -90,7 +90,11 @@ async def signed_in_phone(base_url: str, store_dir: Path, transport):
         role=latchkey.Role.NON_RESIDENT,
         should_notify=True,
     )
-    await partner_client.create_user(request)
+    created = await partner_client.create_user(request)
+    # The doorcode arrives as latchkey's SecretText: printed records never show it, reveal() does.
+    code = created.accesses[0].doorcode.code
+    assert code.reveal().isdigit() and len(code.reveal()) == 7
+    assert code.reveal() not in repr(created) and "*******" in str(code), repr(created)
     auth = latchkey.AuthClient(base_url, partner.client_id, partner.client_secret)
     await auth.passwordless_start(email)
     session = await auth.exchange_otp(email, sim.latest_otp(email))

@@ -79,7 +79,7 @@ struct Success {
 }
 
 impl Http {
-    /// Builds the reqwest client (installing rustls's ring provider first, once per process).
+    /// Builds the reqwest client (installing the TLS provider of [`super::tls`] first, once per process).
     pub(crate) fn new(config: &ApiConfig) -> Result<Http, ApiError> {
         if config.base_url.cannot_be_a_base() || !matches!(config.base_url.scheme(), "http" | "https") {
             return Err(ApiError::Config {
@@ -87,7 +87,7 @@ impl Http {
             });
         }
         // Fails only when a provider is already installed, which is what we want anyway.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let _ = super::tls::provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)

@@ -39,6 +39,7 @@ mod retry;
 mod testing;
 #[cfg(test)]
 mod tests;
+mod tls;
 mod tokens;
 mod user;
 

@@ -51,7 +51,7 @@ use crate::ble::{self, Command, LockKeys, Signer, Timeouts, Transport, UnlockErr
 use crate::model::{
     AccessLogEntry, GuestView, InviteGuestRequest, InviteGuestsResponse, LockView, RegisterDeviceRequest,
 };
-use crate::store::{CachedLock, Registration, Store, StoredCredential};
+use crate::store::{CachedLock, Registration, Store, StoreVersion, StoredCredential};
 use crate::time::Clock;
 
 /// How many unlock events a slow listener may fall behind before it misses some.
@@ -144,6 +144,9 @@ pub(crate) struct Inner {
     syncing: Mutex<()>,
     cleared: AtomicBool,
     proximity: StdMutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The parsed cached locks and the store version they were read at: `locks()` is called often (every
+    /// screen refresh) and parses JSON otherwise.
+    locks_cache: StdMutex<Option<(StoreVersion, Vec<Lock>)>>,
 }
 
 fn hex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
@@ -191,6 +194,7 @@ impl DoorClient {
             syncing: Mutex::new(()),
             cleared: AtomicBool::new(false),
             proximity: StdMutex::new(None),
+            locks_cache: StdMutex::new(None),
         };
         Ok(DoorClient { inner: Arc::new(inner) })
     }
@@ -376,16 +380,26 @@ impl Inner {
 
     fn cached_locks(&self) -> Result<Vec<Lock>, ClientError> {
         self.check()?;
+        // The version first: a commit after it makes the next call read again.
+        let version = self.store.version();
+        let mut cache = self.locks_cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((cached_at, locks)) = cache.as_ref()
+            && *cached_at == version
+        {
+            return Ok(locks.clone());
+        }
         let (cached, _) = self.store.cached_locks()?;
         let with_credentials = self.store.doors_with_credentials()?;
-        Ok(cached
+        let locks: Vec<Lock> = cached
             .into_iter()
             .filter_map(|lock| {
                 let view: LockView = serde_json::from_str(&lock.view_json).ok()?;
                 let has_credential = with_credentials.contains(&lock.door_uuid);
                 Some(Lock::from_view(view, has_credential))
             })
-            .collect())
+            .collect();
+        *cache = Some((version, locks.clone()));
+        Ok(locks)
     }
 
     /// The cached view of one lock.

@@ -15,8 +15,9 @@
 
 mod schema;
 
-use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use latchkey_protocol::unlock::{PhoneTicket, ResumptionSecret};
@@ -95,11 +96,31 @@ pub struct PendingLogs {
     pub battery_percent: u8,
 }
 
-/// The phone's store. Cheap to clone; clones share the one connection.
+/// The phone's store. Cheap to clone; clones share the one connection. Within a process there is one
+/// connection per store file: [`Store::open`] of a file that is already open shares that connection, so
+/// two `DoorClient`s on one file see each other's commits at once (and [`StoreVersion`] covers both). The
+/// file belongs to one process at a time (app-private storage on a phone); SQLite keeps it consistent if
+/// another process writes it anyway, but this process's caches would not notice.
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    shared: Arc<Shared>,
 }
+
+/// What the clones of a [`Store`] (and every `Store::open` of the same file in this process) share.
+struct Shared {
+    conn: Mutex<Connection>,
+    /// Commits made through `conn` (see [`StoreVersion`]).
+    commits: AtomicU64,
+}
+
+/// The store files open in this process, by canonical path (dead entries are pruned at the next open).
+static OPEN_FILES: Mutex<Vec<(PathBuf, Weak<Shared>)>> = Mutex::new(Vec::new());
+
+/// Which state of the store a reader saw: it changes with every commit to the store's file in this process.
+/// Equal versions mean the same content, so what was derived from the store may be reused —
+/// `DoorClient::locks()` caches its parsed locks by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreVersion(u64);
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -132,18 +153,32 @@ fn blob<const N: usize>(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Resu
 }
 
 impl Store {
-    /// Opens (creating if needed) the store file at `path`, in WAL mode, and migrates it.
+    /// Opens (creating if needed) the store file at `path`, in WAL mode, and migrates it. If this process
+    /// has the file open already, the new `Store` shares that connection.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if let Some(parent) = path.parent()
-            && !parent.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError(format!("creating {parent:?}: {e}")))?;
+        let mut dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        if dir.as_os_str().is_empty() {
+            dir = PathBuf::from(".");
         }
-        let conn = Connection::open(path)?;
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError(format!("creating {dir:?}: {e}")))?;
+        let file_name = path.file_name().ok_or_else(|| StoreError(format!("{path:?} names no file")))?;
+        let canonical = std::fs::canonicalize(&dir)
+            .map_err(|e| StoreError(format!("resolving {dir:?}: {e}")))?
+            .join(file_name);
+        let mut open_files = OPEN_FILES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        open_files.retain(|(_, shared)| shared.strong_count() > 0);
+        if let Some(shared) =
+            open_files.iter().find(|(open, _)| *open == canonical).and_then(|(_, s)| s.upgrade())
+        {
+            return Ok(Store { shared });
+        }
+        let conn = Connection::open(&canonical)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a commit survives power loss, not just a killed process.
         conn.pragma_update(None, "synchronous", "FULL")?;
-        Store::init(conn)
+        let store = Store::init(conn)?;
+        open_files.push((canonical, Arc::downgrade(&store.shared)));
+        Ok(store)
     }
 
     /// A throwaway in-memory store (tests, or an app that wants no persistence).
@@ -155,11 +190,11 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         schema::migrate(&mut conn)?;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Store { shared: Arc::new(Shared { conn: Mutex::new(conn), commits: AtomicU64::new(0) }) })
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shared.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs `f` on the connection for reads.
@@ -176,7 +211,15 @@ impl Store {
         let tx = conn.transaction()?;
         let value = f(&tx)?;
         tx.commit()?;
+        // Still under the connection's mutex: no reader sees the new content with the old version.
+        self.shared.commits.fetch_add(1, Ordering::Relaxed);
         Ok(value)
+    }
+
+    /// The version of the store's content now. Read it before reading the data it tags: a commit after it
+    /// gives a newer version.
+    pub fn version(&self) -> StoreVersion {
+        StoreVersion(self.shared.commits.load(Ordering::Relaxed))
     }
 
     /// Deletes everything (sign-out).

@@ -123,3 +123,32 @@ fn clear_wipes_everything_and_debug_hides_values() {
     let credential = StoredCredential { credential: vec![0x42; 156], expires_at: None };
     assert!(!format!("{credential:?}").contains("66"), "{credential:?}");
 }
+
+#[test]
+fn the_version_changes_with_every_commit_through_any_store_of_the_same_file() {
+    let dir = std::env::temp_dir().join(format!("latchkey-store-{}", uuid::Uuid::new_v4()));
+    let store = Store::open(&dir.join("client.sqlite")).expect("open");
+    // The same file by another spelling of its path: this process shares one connection per file.
+    let other = Store::open(&dir.join(".").join("client.sqlite")).expect("open the same file again");
+    assert!(Arc::ptr_eq(&store.shared, &other.shared), "one connection per file in a process");
+    let start = store.version();
+    let _ = store.cached_locks().expect("read");
+    assert_eq!(store.version(), start, "reads keep the version");
+
+    store.replace_locks(&[(lock("door-a", 1), None)], now()).expect("write");
+    let after_own_write = store.version();
+    assert_ne!(after_own_write, start, "a commit through this store");
+
+    let failed: Result<(), StoreError> = store.write(|_| Err(StoreError("rolled back".into())));
+    assert!(failed.is_err());
+    assert_eq!(store.version(), after_own_write, "a rolled-back write changes nothing");
+
+    other.replace_locks(&[], now()).expect("write through the other store");
+    assert_ne!(store.version(), after_own_write, "a commit through the other store of the file");
+    assert!(store.cached_locks().expect("read").0.is_empty());
+
+    drop((store, other));
+    let reopened = Store::open(&dir.join("client.sqlite")).expect("reopen once every store is dropped");
+    assert!(reopened.cached_locks().expect("read").0.is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}

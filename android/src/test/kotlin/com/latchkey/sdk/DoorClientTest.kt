@@ -270,6 +270,9 @@ class DoorClientTest {
             val email = "logs-${UUID.randomUUID().toString().take(8)}@example.com"
             val user = partnerClient.createUser(invite(email))
             val code = user.accesses.first().doorcode.code?.reveal()
+            assertTrue(code != null && code.length == 7 && code.all { it.isDigit() }, "reveal() gives the code")
+            assertTrue(code!! !in user.toString(), "a printed user masks its doorcode: $user")
+            assertTrue("*******" in user.accesses.first().doorcode.toString())
             auth.passwordlessStart(email)
             val otp = sim.latestOtp(email)
             val session = auth.exchangeOtp(email, otp)
