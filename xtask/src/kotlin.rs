@@ -298,7 +298,7 @@ pub fn bench_figures(ctx: &Ctx) -> anyhow::Result<Figures> {
     let library_dir = crate::size::build_release()?;
     let simulator = start_simulator(&kotlin_dir())?;
     // Calls timed one by one, and the warm-up (ms) before them.
-    let (calls, warm_up_ms) = if ctx.quick { ("5000", "1500") } else { ("50000", "5000") };
+    let (calls, warm_up_ms) = if ctx.quick { ("10000", "3000") } else { ("50000", "6000") };
     let output = java(&toolchain, &classes, &library_dir, &simulator)
         .arg("com.latchkey.sdk.bench.FfiCallBenchKt")
         .arg(&simulator.url)
