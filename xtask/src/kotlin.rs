@@ -136,7 +136,7 @@ fn build(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
     let stamp = kotlin_dir().join("classes.fingerprint");
     let fingerprint = format!("{:016x}", fingerprint(&sources, &toolchain.runtime_jars)?);
     if classes.exists() && std::fs::read_to_string(&stamp).is_ok_and(|stamped| stamped == fingerprint) {
-        println!("==> kotlinc: the classes are up to date (no Kotlin source or generated binding changed)");
+        eprintln!("==> kotlinc: the classes are up to date (no Kotlin source or generated binding changed)");
         return Ok(classes);
     }
     let _ = std::fs::remove_file(&stamp);
