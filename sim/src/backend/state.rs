@@ -8,6 +8,7 @@ use latchkey::{Clock, SecretString};
 use rand::RngCore;
 use rusqlite::OptionalExtension;
 
+use super::auth::cache::TokenCache;
 use super::controls::Controls;
 use super::db::Db;
 use super::lockside::BackendKeys;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub config: Arc<BackendConfig>,
     /// The HS256 key tokens are signed with; kept in the database so a restart keeps tokens valid.
     pub signing_key: Arc<[u8; 32]>,
+    /// Access tokens already verified with [`AppState::signing_key`] (`auth::cache`).
+    pub tokens: Arc<TokenCache>,
     /// The P-256 key that signs credentials, deltas and time tokens; kept in the database too.
     pub lock_keys: Arc<BackendKeys>,
     /// The virtual locks of this simulator.
@@ -86,11 +89,13 @@ impl AppState {
         })?;
         let lock_keys = db.write(|tx| BackendKeys::load_or_create(tx))?;
         let locks = LockRegistry::new(db.clone(), clock.clone());
+        let signing_key = Arc::new(signing_key);
         Ok(AppState {
             db,
             clock,
             config: Arc::new(config),
-            signing_key: Arc::new(signing_key),
+            tokens: Arc::new(TokenCache::new(signing_key.clone(), latchkey::model::PARTNER_AUDIENCE)),
+            signing_key,
             lock_keys: Arc::new(lock_keys),
             locks,
             controls,
