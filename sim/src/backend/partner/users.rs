@@ -48,6 +48,11 @@ async fn create_v2(
 ) -> AppResult<Json<UserView>> {
     // The view is read in the grant's own transaction: one turn of the database per request.
     let view = invite(state, caller, request, |tx, partner, outcome, _| {
+        if outcome.created {
+            // A new user's accesses are exactly this grant's: the partner's own, on doors it may use.
+            let accesses = outcome.accesses.iter().map(AccessRecord::view).collect();
+            return Ok(directory::user_view(&outcome.user, accesses));
+        }
         Ok(directory::partner_user_view(tx, partner, &outcome.user)?)
     })
     .await?;
