@@ -17,7 +17,7 @@ use super::directory::{self, AccessRecord, DoorRecord, GranterRef, UserRecord};
 use super::doorcodes;
 use super::error::{AppError, AppResult};
 use super::outbox;
-use super::state::new_uuid;
+use super::state::new_time_ordered_uuid;
 
 /// A grant, validated by the caller.
 #[derive(Debug)]
@@ -189,7 +189,7 @@ fn find_or_create_user(
         return Ok((user, false));
     }
     let user = UserRecord {
-        uuid: new_uuid(),
+        uuid: new_time_ordered_uuid(),
         first_name: request.first_name.trim().to_owned(),
         last_name: request.last_name.trim().to_owned(),
         email: email.map(str::to_owned),
