@@ -42,9 +42,22 @@ impl Default for BackendConfig {
     }
 }
 
-/// Shared by every handler. Cheap to clone.
+/// Shared by every handler: one `Arc` around [`Shared`] (whose fields it derefs to), so the clone each
+/// middleware layer and handler takes per request is one reference count, not one per field.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+#[derive(Debug)]
+pub struct Shared {
     /// The database.
     pub db: Db,
     /// The clock every time rule reads.
@@ -90,7 +103,7 @@ impl AppState {
         let lock_keys = db.write(|tx| BackendKeys::load_or_create(tx))?;
         let locks = LockRegistry::new(db.clone(), clock.clone());
         let signing_key = Arc::new(signing_key);
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
             db,
             clock,
             config: Arc::new(config),
@@ -100,7 +113,7 @@ impl AppState {
             locks,
             controls,
             limiter: Arc::default(),
-        })
+        })))
     }
 
     /// After an access change at `doors`, committed: their deltas are issued, and connected locks among
