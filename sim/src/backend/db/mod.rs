@@ -23,8 +23,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, Transaction};
 
-/// The connection's page cache, in KiB.
-pub const CACHE_KIB: i64 = 64 * 1024;
 /// How many prepared statements the connection keeps.
 pub const STATEMENT_CACHE: usize = 256;
 
@@ -66,9 +64,6 @@ impl Db {
         // Temporary data in memory, above all the statement journal of each group-commit job's savepoint
         // (`group.rs`): on a file it cost a `pwrite` of every page a job first touched.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        // A page cache of up to CACHE_KIB: the hot index pages of a grown database stay in memory instead of
-        // being read back from the file (or the WAL) inside a transaction.
-        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // The query planner's stability guarantee: a cached statement keeps its plan whatever values are
