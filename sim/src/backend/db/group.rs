@@ -27,9 +27,10 @@ pub const MAX_BATCH: usize = 64;
 /// How a batch ended, as each of its jobs learns it.
 type Committed = Result<(), rusqlite::Error>;
 
-/// A queued job: runs on the connection (inside its savepoint) and returns whether it succeeded and how to
-/// hand its answer over once the batch's outcome is known. `None`: its caller is gone, nothing ran.
-type Job = Box<dyn FnOnce(&Connection) -> Option<(bool, Deliver)> + Send>;
+/// A queued job: runs on the connection (inside its savepoint), or learns why it cannot run (the batch's
+/// transaction failed first), and returns whether it succeeded and how to hand its answer over once the
+/// batch's outcome is known. `None`: its caller is gone, nothing ran.
+type Job = Box<dyn FnOnce(Result<&Connection, &rusqlite::Error>) -> Option<(bool, Deliver)> + Send>;
 /// Hands a job's answer to its caller, given the batch's commit outcome.
 type Deliver = Box<dyn FnOnce(&Committed) + Send>;
 
@@ -58,11 +59,14 @@ impl Writer {
         E: From<rusqlite::Error> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel::<Result<T, E>>();
-        let job: Job = Box::new(move |conn: &Connection| {
+        let job: Job = Box::new(move |conn: Result<&Connection, &rusqlite::Error>| {
             if answer.is_closed() {
                 return None;
             }
-            let result = f(conn);
+            let result = match conn {
+                Ok(conn) => f(conn),
+                Err(error) => Err(E::from(copy_error(error))),
+            };
             let ok = result.is_ok();
             let deliver: Deliver = Box::new(move |committed: &Committed| {
                 let result = match (result, committed) {
@@ -76,7 +80,7 @@ impl Writer {
         if self.queue.send(job).is_err() {
             return Err(E::from(failure("the database writer has stopped")));
         }
-        answered.await.unwrap_or_else(|_| Err(E::from(failure("the database job failed (it panicked)"))))
+        answered.await.unwrap_or_else(|_| Err(E::from(failure("the database job panicked"))))
     }
 }
 
@@ -100,9 +104,10 @@ fn run(conn: &Weak<Mutex<Connection>>, jobs: &Receiver<Job>) {
 /// Runs one batch in one transaction and hands every answer over after the commit (or its failure).
 fn run_batch(conn: &Connection, batch: Vec<Job>) {
     let mut delivers: Vec<Deliver> = Vec::with_capacity(batch.len());
+    let mut jobs = batch.into_iter();
     let committed = (|| {
         execute(conn, "BEGIN IMMEDIATE")?;
-        for job in batch {
+        for job in jobs.by_ref() {
             if let Err(error) = run_job(conn, job, &mut delivers) {
                 // The savepoint machinery itself failed: nothing of this batch can be trusted.
                 let _ = execute(conn, "ROLLBACK");
@@ -113,6 +118,10 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
             let _ = execute(conn, "ROLLBACK");
         })
     })();
+    if let Err(error) = &committed {
+        // The jobs the failure kept from running answer with it too.
+        delivers.extend(jobs.filter_map(|job| job(Err(error)).map(|(_, deliver)| deliver)));
+    }
     for deliver in delivers {
         deliver(&committed);
     }
@@ -120,8 +129,11 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
 
 /// One job inside its savepoint: released if it succeeded, rolled back if it failed or panicked.
 fn run_job(conn: &Connection, job: Job, delivers: &mut Vec<Deliver>) -> rusqlite::Result<()> {
-    execute(conn, "SAVEPOINT job")?;
-    let ran = catch_unwind(AssertUnwindSafe(|| job(conn)));
+    if let Err(error) = execute(conn, "SAVEPOINT job") {
+        delivers.extend(job(Err(&error)).map(|(_, deliver)| deliver));
+        return Err(error);
+    }
+    let ran = catch_unwind(AssertUnwindSafe(|| job(Ok(conn))));
     let keep = match ran {
         Ok(Some((ok, deliver))) => {
             delivers.push(deliver);
@@ -152,4 +164,67 @@ fn copy_error(error: &rusqlite::Error) -> rusqlite::Error {
 
 fn failure(message: &str) -> rusqlite::Error {
     rusqlite::Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_ERROR), Some(message.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::{Connection, OptionalExtension};
+
+    use super::super::Db;
+
+    /// A job that stores `key` and then fails, panics or succeeds.
+    fn store(
+        key: &'static str,
+        outcome: &'static str,
+    ) -> impl FnOnce(&Connection) -> rusqlite::Result<&'static str> {
+        move |conn| {
+            conn.execute("INSERT INTO meta (key, value) VALUES (?1, x'00')", [key])?;
+            match outcome {
+                "fail" => Err(rusqlite::Error::QueryReturnedNoRows),
+                "panic" => panic!("a job panicked on purpose"),
+                _ => Ok(key),
+            }
+        }
+    }
+
+    fn stored(db: &Db, key: &str) -> bool {
+        db.read(|conn| conn.query_row("SELECT 1 FROM meta WHERE key = ?1", [key], |_| Ok(())).optional())
+            .expect("read")
+            .is_some()
+    }
+
+    #[tokio::test]
+    async fn a_failing_or_panicking_job_rolls_back_alone() {
+        let db = Db::open(":memory:").expect("open");
+        let (a, failed, b, panicked, c) = tokio::join!(
+            db.write_grouped(store("job a", "ok")),
+            db.write_grouped(store("job failed", "fail")),
+            db.write_grouped(store("job b", "ok")),
+            db.write_grouped(store("job panicked", "panic")),
+            db.write_grouped(store("job c", "ok")),
+        );
+        assert_eq!((a.ok(), b.ok(), c.ok()), (Some("job a"), Some("job b"), Some("job c")));
+        assert!(matches!(failed, Err(rusqlite::Error::QueryReturnedNoRows)), "its own error: {failed:?}");
+        let panicked = panicked.expect_err("a panicked job answers an error").to_string();
+        assert!(panicked.contains("panicked"), "{panicked}");
+        for key in ["job a", "job b", "job c"] {
+            assert!(stored(&db, key), "{key} was committed");
+        }
+        assert!(!stored(&db, "job failed") && !stored(&db, "job panicked"), "failed jobs left nothing");
+    }
+
+    #[tokio::test]
+    async fn a_job_reads_what_the_jobs_before_it_wrote() {
+        let db = Db::open(":memory:").expect("open");
+        db.write_grouped(store("first", "ok")).await.expect("first");
+        let seen = db
+            .write_grouped(|conn| {
+                conn.query_row("SELECT COUNT(*) FROM meta WHERE key = 'first'", [], |row| {
+                    row.get::<_, i64>(0)
+                })
+            })
+            .await
+            .expect("second");
+        assert_eq!(seen, 1);
+    }
 }
