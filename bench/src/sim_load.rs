@@ -31,6 +31,8 @@ const CONNECTIONS: usize = 32;
 const SERVER_THREADS: &str = "sim-server";
 /// The name of the load generator's thread.
 const LOAD_THREAD: &str = "load-gen";
+/// The name of the simulator database's group-commit writer thread (`latchkey_sim::backend::db::group`).
+const WRITER_THREAD: &str = "sqlite-writer";
 
 /// Measures `sim_v2_users_rps`: three doors without a lock (the API's rules, doorcodes, outbox, SQLite).
 pub fn measure(effort: Effort, figures: &mut Figures) -> Result<(), String> {
@@ -42,6 +44,7 @@ pub fn measure(effort: Effort, figures: &mut Figures) -> Result<(), String> {
         figures.insert("sim_v2_users_cpu_us_per_request".into(), cpu.total);
         figures.insert("sim_v2_users_server_cpu_us_per_request".into(), cpu.server);
         figures.insert("sim_v2_users_load_cpu_us_per_request".into(), cpu.load);
+        figures.insert("sim_v2_users_db_writer_cpu_us_per_request".into(), cpu.writer);
     }
     Ok(())
 }
@@ -73,14 +76,45 @@ struct CpuPerRequest {
     server: f64,
     /// The load generator's thread.
     load: f64,
+    /// The database's writer thread alone (`sqlite-writer`): the part of the server's work that runs one
+    /// request after the other, so 1 s / this bounds the rate whatever the cores.
+    writer: f64,
+}
+
+/// CPU time so far of the process, of the calling (load) thread and of the database writer thread.
+#[derive(Clone, Copy)]
+struct CpuSample {
+    total: Duration,
+    load: Duration,
+    writer: Duration,
+}
+
+impl CpuSample {
+    /// Reads the sample from `/proc` (Linux); None elsewhere.
+    fn now() -> Option<CpuSample> {
+        Some(CpuSample {
+            total: stat_cpu("/proc/self/stat")?,
+            load: stat_cpu("/proc/thread-self/stat")?,
+            writer: threads_cpu(WRITER_THREAD),
+        })
+    }
+
+    /// What was spent from `before` to `self`.
+    fn since(self, before: CpuSample) -> CpuSample {
+        CpuSample {
+            total: self.total.saturating_sub(before.total),
+            load: self.load.saturating_sub(before.load),
+            writer: self.writer.saturating_sub(before.writer),
+        }
+    }
 }
 
 /// What the load thread saw over the window.
 struct Window {
     done: u64,
     elapsed: Duration,
-    /// Process and load-thread CPU over the window.
-    cpu: Option<(Duration, Duration)>,
+    /// CPU spent over the window.
+    cpu: Option<CpuSample>,
     latencies_us: Vec<u64>,
 }
 
@@ -146,10 +180,11 @@ fn scenario(effort: Effort, with_locks: bool) -> Result<Run, String> {
     window.latencies_us.sort_unstable();
     let done = window.done;
     let per_request = |cpu: Duration| (cpu.as_secs_f64() * 1e6 / done as f64).round();
-    let cpu = window.cpu.filter(|_| done > 0).map(|(total, load)| CpuPerRequest {
-        total: per_request(total),
-        server: per_request(total.saturating_sub(load)),
-        load: per_request(load),
+    let cpu = window.cpu.filter(|_| done > 0).map(|cpu| CpuPerRequest {
+        total: per_request(cpu.total),
+        server: per_request(cpu.total.saturating_sub(cpu.load)),
+        load: per_request(cpu.load),
+        writer: per_request(cpu.writer),
     });
     let latencies_us = &window.latencies_us;
     let percentile_ms = |p: f64| {
@@ -195,13 +230,11 @@ async fn drive(
     tokio::time::sleep(warmup).await;
     shared.counting.store(true, Ordering::Relaxed);
     let started = Instant::now();
-    let cpu_before = cpu_times();
+    let cpu_before = CpuSample::now();
     tokio::time::sleep(window).await;
     shared.counting.store(false, Ordering::Relaxed);
     let elapsed = started.elapsed();
-    let cpu = cpu_before.zip(cpu_times()).map(|((total_0, load_0), (total_1, load_1))| {
-        (total_1.saturating_sub(total_0), load_1.saturating_sub(load_0))
-    });
+    let cpu = cpu_before.zip(CpuSample::now()).map(|(before, after)| after.since(before));
     shared.stop.store(true, Ordering::Relaxed);
     let mut errors = Vec::new();
     let mut latencies_us = Vec::new();
@@ -270,13 +303,20 @@ async fn through_reqwest(connection: usize, target: &Target, shared: &Shared) ->
     (first_error, latencies_us)
 }
 
-/// CPU time so far (user + system) of this whole process and of the calling thread, from `/proc` (Linux).
-fn cpu_times() -> Option<(Duration, Duration)> {
-    Some((stat_cpu("/proc/self/stat")?, stat_cpu("/proc/thread-self/stat")?))
+/// CPU time so far of this process's threads named `name`, from `/proc/self/task` (zero if none).
+fn threads_cpu(name: &str) -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Duration::ZERO };
+    tasks
+        .filter_map(|task| {
+            let path = task.ok()?.path();
+            let comm = std::fs::read_to_string(path.join("comm")).ok()?;
+            (comm.trim_end() == name).then(|| stat_cpu(&path.join("stat")))?
+        })
+        .sum()
 }
 
 /// utime + stime of a `/proc/…/stat` file.
-fn stat_cpu(path: &str) -> Option<Duration> {
+fn stat_cpu(path: impl AsRef<std::path::Path>) -> Option<Duration> {
     let stat = std::fs::read_to_string(path).ok()?;
     // Fields after the command name (which may hold spaces) start at the state, field 3.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
