@@ -310,7 +310,7 @@ fn threads_cpu(name: &str) -> Duration {
         .filter_map(|task| {
             let path = task.ok()?.path();
             let comm = std::fs::read_to_string(path.join("comm")).ok()?;
-            (comm.trim_end() == name).then(|| stat_cpu(&path.join("stat")))?
+            (comm.trim_end() == name).then(|| stat_cpu(path.join("stat")))?
         })
         .sum()
 }
