@@ -107,12 +107,14 @@ impl Db {
         Ok(value)
     }
 
-    /// Runs `f` in a transaction shared with the other writes queued meanwhile (group commit, [`group`]),
-    /// inside its own savepoint: its changes are kept only if it returns `Ok`, whatever the others do, and
-    /// the result comes back only once they are committed. For the hot write paths; `f` must own its data.
+    /// Runs `f` in a transaction shared with the other writes queued meanwhile (group commit, [`group`]):
+    /// its changes are kept only if it returns `Ok`, whatever the others do, and the result comes back only
+    /// once they are committed. For the hot write paths; `f` must own its data, and may run more than once
+    /// (each time from the state before it; only the last run counts), so it must not act outside the
+    /// database.
     pub async fn write_grouped<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        F: Fn(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<rusqlite::Error> + Send + 'static,
     {

@@ -60,12 +60,13 @@ async fn create_v2(
 }
 
 /// Validates an invite by the spec's rules and applies it in the next group transaction
-/// (`Db::write_grouped`), in which `answer` builds the response from what was granted (given the partner).
+/// (`Db::write_grouped`, which may run it more than once), in which `answer` builds the response from what
+/// was granted (given the partner).
 async fn invite<T: Send + 'static>(
     state: AppState,
     caller: PartnerCaller,
     request: CreateUserRequest,
-    answer: impl FnOnce(&Connection, &str, &GrantOutcome, &[DoorRecord]) -> AppResult<T> + Send + 'static,
+    answer: impl Fn(&Connection, &str, &GrantOutcome, &[DoorRecord]) -> AppResult<T> + Send + 'static,
 ) -> AppResult<T> {
     let now = state.now();
     validation::validate_create_user(&request, now)?;
@@ -80,10 +81,10 @@ async fn invite<T: Send + 'static>(
             let grant = GrantRequest {
                 granter: GranterRef::Partner(partner.clone()),
                 granter_name: partner_name,
-                first_name: request.first_name,
-                last_name: request.last_name,
-                email: request.email,
-                phone: request.phone,
+                first_name: request.first_name.clone(),
+                last_name: request.last_name.clone(),
+                email: request.email.clone(),
+                phone: request.phone.clone(),
                 start_time: request.start_time,
                 end_time: request.end_time,
                 doors,
