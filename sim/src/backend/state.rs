@@ -66,13 +66,13 @@ pub struct Shared {
     pub config: Arc<BackendConfig>,
     /// The HS256 key tokens are signed with; kept in the database so a restart keeps tokens valid.
     pub signing_key: Arc<[u8; 32]>,
-    /// Access tokens already verified with [`AppState::signing_key`] (`auth::cache`).
+    /// Access tokens already verified with [`Shared::signing_key`] (`auth::cache`).
     pub tokens: Arc<TokenCache>,
     /// The P-256 key that signs credentials, deltas and time tokens; kept in the database too.
     pub lock_keys: Arc<BackendKeys>,
     /// The virtual locks of this simulator.
     pub locks: LockRegistry,
-    /// The controls of partners' tests: the clock behind [`AppState::clock`], injected faults.
+    /// The controls of partners' tests: the clock behind [`Shared::clock`], injected faults.
     pub controls: Arc<Controls>,
     /// The rate limiter's buckets.
     pub limiter: Arc<Limiter>,
