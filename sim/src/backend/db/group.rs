@@ -43,8 +43,8 @@ trait Job: Send {
     fn run(&mut self, conn: &Connection) -> Option<bool>;
     /// The last run panicked: its answer is an error.
     fn panicked(&mut self);
-    /// Hands the kept result to the caller once the batch's outcome is known: an `Ok` that was not
-    /// committed becomes the batch's error, and so does a job that never ran.
+    /// Hands the kept result to the caller once the batch's outcome is known. If the batch's transaction
+    /// failed, every job answers that failure (what it computed was rolled back with the rest).
     fn deliver(self: Box<Self>, committed: &Committed);
 }
 
@@ -79,9 +79,8 @@ where
 
     fn deliver(self: Box<Self>, committed: &Committed) {
         let answer = match (self.result, committed) {
-            (Some(Err(error)), _) => Err(error),
-            (Some(Ok(value)), Ok(())) => Ok(value),
             (_, Err(error)) => Err(E::from(copy_error(error))),
+            (Some(result), Ok(())) => result,
             // Skipped: its caller is gone.
             (None, Ok(())) => return,
         };

@@ -113,7 +113,7 @@ impl Db {
     /// its changes are kept only if it returns `Ok`, whatever the others do, and the result comes back only
     /// once they are committed. For the hot write paths; `f` must own its data, and may run more than once
     /// (each time from the state before it; only the last run counts), so it must not act outside the
-    /// database.
+    /// database. It runs while the connection is locked, so it must not call this `Db` itself.
     pub async fn write_grouped<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: Fn(&Connection) -> Result<T, E> + Send + 'static,
