@@ -17,12 +17,13 @@ use super::directory::DoorRecord;
 const MAX_TRIES: u32 = 64;
 
 /// Whether `code` is already a current code of `door` (for any user or granter).
-fn in_use(conn: &Connection, door: &str, code: &str, now: DateTime<Utc>) -> rusqlite::Result<bool> {
+/// `now` as stored ([`ts`]), formatted once by the caller for all its checks.
+fn in_use(conn: &Connection, door: &str, code: &str, now: &str) -> rusqlite::Result<bool> {
     conn.prepare_cached(
         "SELECT EXISTS(SELECT 1 FROM accesses WHERE door_uuid = ?1 AND doorcode = ?2
                        AND (end_time IS NULL OR end_time > ?3))",
     )?
-    .query_row(params![door, code, ts(now)], |row| row.get(0))
+    .query_row(params![door, code, now], |row| row.get(0))
 }
 
 /// A random 7-digit code not in current use at any of `doors`.
@@ -32,11 +33,12 @@ pub fn random_unique(
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Option<String>> {
     let mut rng = rand::rng();
+    let now = ts(now);
     for _ in 0..MAX_TRIES {
         let code = format!("{:07}", rng.random_range(0..CODE_SPACE));
         let mut free = true;
         for door in doors {
-            if in_use(conn, door, &code, now)? {
+            if in_use(conn, door, &code, &now)? {
                 free = false;
                 break;
             }
@@ -98,6 +100,7 @@ pub fn derive_daily(
         _ => DailyKind::Daily,
     };
     let day_text = day.to_string();
+    let now = ts(now);
     let local_day = LocalDay::from_ymd(day.year(), day.month(), day.day());
     let mut slot: u32 = conn
         .prepare_cached("SELECT next_slot FROM daily_slots WHERE door_uuid = ?1 AND kind = ?2 AND day = ?3")?
@@ -112,7 +115,7 @@ pub fn derive_daily(
         };
         let code = doorcode::daily(&door.doorcode_secret, kind, local_day, this_slot).to_string();
         slot += 1;
-        if !in_use(conn, &door.view.uuid, &code, now)? {
+        if !in_use(conn, &door.view.uuid, &code, &now)? {
             conn.prepare_cached(
                 "INSERT INTO daily_slots (door_uuid, kind, day, next_slot) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (door_uuid, kind, day) DO UPDATE SET next_slot = excluded.next_slot",

@@ -17,7 +17,7 @@ use super::directory::{self, AccessRecord, DoorRecord, GranterRef, UserRecord};
 use super::doorcodes;
 use super::error::{AppError, AppResult};
 use super::outbox;
-use super::state::new_uuid;
+use super::state::new_time_ordered_uuid;
 
 /// A grant, validated by the caller.
 #[derive(Debug)]
@@ -66,7 +66,8 @@ pub fn grant(conn: &Connection, now: DateTime<Utc>, request: &GrantRequest) -> A
     let email = request.email.as_deref().map(validation::normalized_email);
     let (user, created) = find_or_create_user(conn, now, request, email.as_deref())?;
     let granter_columns = request.granter.columns();
-    let manager_accesses: Vec<AccessRecord> = if request.granter == GranterRef::Manager {
+    // A user created just now has no accesses yet: nothing to look up.
+    let manager_accesses: Vec<AccessRecord> = if request.granter == GranterRef::Manager || created {
         Vec::new()
     } else {
         directory::accesses_of(conn, &user.uuid)?
@@ -98,7 +99,7 @@ pub fn grant(conn: &Connection, now: DateTime<Utc>, request: &GrantRequest) -> A
                         .filter(|d| d.view.accessibility_type == AccessibilityType::Communal)
                         .map(|d| d.view.uuid.as_str())
                         .collect();
-                    if common_code.is_none() {
+                    if common_code.is_none() && !created {
                         common_code = doorcodes::existing_common_code(
                             conn,
                             &user.uuid,
@@ -144,7 +145,7 @@ pub fn grant(conn: &Connection, now: DateTime<Utc>, request: &GrantRequest) -> A
             doorcode,
             doorcode_description: description,
         };
-        store(conn, &access, day, code_slot)?;
+        store(conn, &access, day, code_slot, created)?;
         accesses.push(access);
     }
 
@@ -188,7 +189,7 @@ fn find_or_create_user(
         return Ok((user, false));
     }
     let user = UserRecord {
-        uuid: new_uuid(),
+        uuid: new_time_ordered_uuid(),
         first_name: request.first_name.trim().to_owned(),
         last_name: request.last_name.trim().to_owned(),
         email: email.map(str::to_owned),
@@ -252,18 +253,22 @@ fn describe(
     Ok(DoorcodeDescription::Valid)
 }
 
-/// Replaces the access of this user, door and granter.
+/// Replaces the access of this user, door and granter (a user `created` by this grant has none to replace).
 fn store(
     conn: &Connection,
     access: &AccessRecord,
     day: Option<NaiveDate>,
     slot: Option<u16>,
+    created: bool,
 ) -> rusqlite::Result<()> {
     let (granter_type, granter_uuid) = access.granter.columns();
-    conn.prepare_cached(
-        "DELETE FROM accesses WHERE user_uuid = ?1 AND door_uuid = ?2 AND granter_type = ?3 AND granter_uuid = ?4",
-    )?
-    .execute(params![access.user_uuid, access.door_uuid, granter_type, granter_uuid])?;
+    if !created {
+        conn.prepare_cached(
+            "DELETE FROM accesses
+             WHERE user_uuid = ?1 AND door_uuid = ?2 AND granter_type = ?3 AND granter_uuid = ?4",
+        )?
+        .execute(params![access.user_uuid, access.door_uuid, granter_type, granter_uuid])?;
+    }
     conn.prepare_cached(
         "INSERT INTO accesses (user_uuid, door_uuid, granter_type, granter_uuid, passcode_type, role, shareable,
                                start_time, end_time, doorcode, doorcode_description, code_day, code_slot)

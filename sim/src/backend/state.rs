@@ -8,6 +8,7 @@ use latchkey::{Clock, SecretString};
 use rand::RngCore;
 use rusqlite::OptionalExtension;
 
+use super::auth::cache::TokenCache;
 use super::controls::Controls;
 use super::db::Db;
 use super::lockside::BackendKeys;
@@ -41,9 +42,22 @@ impl Default for BackendConfig {
     }
 }
 
-/// Shared by every handler. Cheap to clone.
+/// Shared by every handler: one `Arc` around [`Shared`] (whose fields it derefs to), so the clone each
+/// middleware layer and handler takes per request is one reference count, not one per field.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+#[derive(Debug)]
+pub struct Shared {
     /// The database.
     pub db: Db,
     /// The clock every time rule reads.
@@ -52,11 +66,13 @@ pub struct AppState {
     pub config: Arc<BackendConfig>,
     /// The HS256 key tokens are signed with; kept in the database so a restart keeps tokens valid.
     pub signing_key: Arc<[u8; 32]>,
+    /// Access tokens already verified with [`Shared::signing_key`] (`auth::cache`).
+    pub tokens: Arc<TokenCache>,
     /// The P-256 key that signs credentials, deltas and time tokens; kept in the database too.
     pub lock_keys: Arc<BackendKeys>,
     /// The virtual locks of this simulator.
     pub locks: LockRegistry,
-    /// The controls of partners' tests: the clock behind [`AppState::clock`], injected faults.
+    /// The controls of partners' tests: the clock behind [`Shared::clock`], injected faults.
     pub controls: Arc<Controls>,
     /// The rate limiter's buckets.
     pub limiter: Arc<Limiter>,
@@ -86,16 +102,18 @@ impl AppState {
         })?;
         let lock_keys = db.write(|tx| BackendKeys::load_or_create(tx))?;
         let locks = LockRegistry::new(db.clone(), clock.clone());
-        Ok(AppState {
+        let signing_key = Arc::new(signing_key);
+        Ok(AppState(Arc::new(Shared {
             db,
             clock,
             config: Arc::new(config),
-            signing_key: Arc::new(signing_key),
+            tokens: Arc::new(TokenCache::new(signing_key.clone(), latchkey::model::PARTNER_AUDIENCE)),
+            signing_key,
             lock_keys: Arc::new(lock_keys),
             locks,
             controls,
             limiter: Arc::default(),
-        })
+        })))
     }
 
     /// After an access change at `doors`, committed: their deltas are issued, and connected locks among
@@ -122,6 +140,17 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 /// A fresh random UUID as the wire spells it.
 pub fn new_uuid() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// A fresh time-ordered UUID as the wire spells it: version 7 (RFC 9562), the creation millisecond by the
+/// host's clock, then 74 random bits. For users, who are created on every invite and indexed by uuid in
+/// several tables: new rows land at the end of those indexes instead of on a random page each, which is
+/// what a commit writes (docs/performance.md). Still unguessable, but it shows when the user was created.
+pub fn new_time_ordered_uuid() -> String {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
+    uuid::Builder::from_unix_timestamp_millis(millis, &random_bytes::<10>()).into_uuid().to_string()
 }
 
 /// SHA-256 of a secret, for storing secrets we only need to recognize.

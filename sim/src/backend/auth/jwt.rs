@@ -75,6 +75,16 @@ pub fn encode(claims: &Claims, key: &[u8]) -> String {
 
 /// Verifies a compact JWT's signature, expiry (at `now`) and audience, and returns its claims.
 pub fn decode(token: &str, key: &[u8], audience: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
+    let claims = decode_unexpired(token, key, audience)?;
+    if now.timestamp() >= claims.exp {
+        return Err(TokenError::Expired);
+    }
+    Ok(claims)
+}
+
+/// Verifies a compact JWT's signature and audience, and returns its claims: [`decode`] without the
+/// expiry check, which the caller makes (the token cache, `cache.rs`, checks it on every use).
+pub fn decode_unexpired(token: &str, key: &[u8], audience: &str) -> Result<Claims, TokenError> {
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -96,9 +106,6 @@ pub fn decode(token: &str, key: &[u8], audience: &str, now: DateTime<Utc>) -> Re
     let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
     if claims.aud != audience {
         return Err(TokenError::WrongAudience);
-    }
-    if now.timestamp() >= claims.exp {
-        return Err(TokenError::Expired);
     }
     Ok(claims)
 }

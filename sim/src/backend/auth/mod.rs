@@ -1,8 +1,11 @@
 //! Who is calling: the bearer-token extractors of the three kinds of caller (partner, user, manager), and
 //! the issuing of access tokens. The token endpoints themselves are in [`oauth`].
 
+pub mod cache;
 pub mod jwt;
 pub mod oauth;
+
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -56,11 +59,11 @@ fn bearer(parts: &Parts) -> Result<&str, AppError> {
 }
 
 /// Verifies a bearer token and returns its claims (401 if missing, invalid, expired, or an identity token).
-pub fn verify(state: &AppState, token: &str) -> Result<Claims, AppError> {
-    let claims =
-        jwt::decode(token, &state.signing_key[..], PARTNER_AUDIENCE, state.now()).map_err(|error| {
-            AppError::Unauthorized(format!("{error}: request a new token at POST /v1/oauth/token"))
-        })?;
+/// A token verified before is not checked again, only its expiry ([`cache`]).
+pub fn verify(state: &AppState, token: &str) -> Result<Arc<Claims>, AppError> {
+    let claims = state.tokens.decode(token, state.now()).map_err(|error| {
+        AppError::Unauthorized(format!("{error}: request a new token at POST /v1/oauth/token"))
+    })?;
     if claims.kind == TokenKind::Identity {
         return Err(AppError::Unauthorized(
             "an id_token says who signed in but is not an access token: send the access_token".into(),
@@ -93,7 +96,7 @@ impl FromRequestParts<AppState> for PartnerCaller {
                 "this endpoint needs a partner-scoped token (grant_type client_credentials), not a user token".into(),
             ));
         }
-        Ok(PartnerCaller { partner_uuid: claims.sub })
+        Ok(PartnerCaller { partner_uuid: claims.sub.clone() })
     }
 }
 
@@ -108,7 +111,7 @@ impl FromRequestParts<AppState> for UserCaller {
                     .into(),
             ));
         }
-        Ok(UserCaller { user_uuid: claims.sub, partner_uuid: claims.partner })
+        Ok(UserCaller { user_uuid: claims.sub.clone(), partner_uuid: claims.partner.clone() })
     }
 }
 

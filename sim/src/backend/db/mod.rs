@@ -5,7 +5,9 @@
 //! are short. What keeps the time under the mutex short (docs/performance.md):
 //! - every hot statement is prepared once (`prepare_cached`; the cache holds [`STATEMENT_CACHE`]);
 //! - a file database checkpoints its WAL on a background thread with its own connection
-//!   ([`checkpoint`]), never inside a request's commit (`wal_autocheckpoint = 0`).
+//!   ([`checkpoint`]), never inside a request's commit (`wal_autocheckpoint = 0`);
+//! - the hot writes (invites) commit in groups: `write_grouped` runs the writes queued meanwhile in one
+//!   transaction on a writer thread and answers each after the commit ([`group`]).
 //!
 //! Durability: a file database runs WAL with `synchronous = NORMAL`. A committed request survives a crash
 //! of the simulator's process (the WAL is written before the response is sent) but not necessarily a power
@@ -14,6 +16,7 @@
 //! a simulator; a production backend would run `synchronous = FULL`.
 
 pub mod checkpoint;
+pub mod group;
 pub mod schema;
 
 use std::path::Path;
@@ -29,6 +32,8 @@ pub const STATEMENT_CACHE: usize = 256;
 #[derive(Clone)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
+    /// The group-commit writer ([`Db::write_grouped`]); its thread ends when the last clone is dropped.
+    writer: Arc<group::Writer>,
     /// The background checkpointer of a file database; it stops when the last clone is dropped.
     _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
@@ -58,6 +63,9 @@ impl Db {
             (conn, true)
         };
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Temporary data in memory, above all the statement journal of each group-commit job's savepoint
+        // (`group.rs`): on a file it cost a `pwrite` of every page a job first touched.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // The query planner's stability guarantee: a cached statement keeps its plan whatever values are
@@ -67,12 +75,14 @@ impl Db {
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         schema::migrate(&mut conn)?;
         let conn = Arc::new(Mutex::new(conn));
+        let writer = group::Writer::start(Arc::downgrade(&conn))
+            .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
         let checkpointer = if file {
             Some(Arc::new(checkpoint::Checkpointer::start(path, Arc::downgrade(&conn))?))
         } else {
             None
         };
-        Ok(Db { conn, _checkpointer: checkpointer })
+        Ok(Db { conn, writer: Arc::new(writer), _checkpointer: checkpointer })
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -97,6 +107,20 @@ impl Db {
         let value = f(&tx)?;
         tx.commit()?;
         Ok(value)
+    }
+
+    /// Runs `f` in a transaction shared with the other writes queued meanwhile (group commit, [`group`]):
+    /// its changes are kept only if it returns `Ok`, whatever the others do, and the result comes back only
+    /// once they are committed. For the hot write paths; `f` must own its data, and may run more than once
+    /// (each time from the state before it; only the last run counts), so it must not act outside the
+    /// database. It runs while the connection is locked, so it must not call this `Db` itself.
+    pub async fn write_grouped<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: Fn(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<rusqlite::Error> + Send + 'static,
+    {
+        self.writer.write(f).await
     }
 }
 

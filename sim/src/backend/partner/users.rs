@@ -31,12 +31,13 @@ async fn create_v1(
     caller: PartnerCaller,
     JsonBody(request): JsonBody<CreateUserRequest>,
 ) -> AppResult<Json<CreateUserV1Response>> {
-    let (outcome, doors) = invite(&state, &caller, &request, |_, outcome, doors| {
+    let (outcome, doors) = invite(state, caller, request, |_, _, outcome, doors| {
         Ok((
             outcome.user.uuid.clone(),
             doors.iter().map(|door| directory::door_summary(&door.view)).collect(),
         ))
-    })?;
+    })
+    .await?;
     Ok(Json(CreateUserV1Response { user_uuid: outcome, doors }))
 }
 
@@ -46,46 +47,57 @@ async fn create_v2(
     JsonBody(request): JsonBody<CreateUserRequest>,
 ) -> AppResult<Json<UserView>> {
     // The view is read in the grant's own transaction: one turn of the database per request.
-    let view = invite(&state, &caller, &request, |tx, outcome, _| {
-        Ok(directory::partner_user_view(tx, &caller.partner_uuid, &outcome.user)?)
-    })?;
+    let view = invite(state, caller, request, |tx, partner, outcome, _| {
+        if outcome.created {
+            // A new user's accesses are exactly this grant's: the partner's own, on doors it may use.
+            let accesses = outcome.accesses.iter().map(AccessRecord::view).collect();
+            return Ok(directory::user_view(&outcome.user, accesses));
+        }
+        Ok(directory::partner_user_view(tx, partner, &outcome.user)?)
+    })
+    .await?;
     Ok(Json(view))
 }
 
-/// Validates an invite by the spec's rules and applies it in one transaction, in which `answer` builds the
-/// response from what was granted.
-fn invite<T>(
-    state: &AppState,
-    caller: &PartnerCaller,
-    request: &CreateUserRequest,
-    answer: impl FnOnce(&Connection, &GrantOutcome, &[DoorRecord]) -> AppResult<T>,
+/// Validates an invite by the spec's rules and applies it in the next group transaction
+/// (`Db::write_grouped`, which may run it more than once), in which `answer` builds the response from what
+/// was granted (given the partner).
+async fn invite<T: Send + 'static>(
+    state: AppState,
+    caller: PartnerCaller,
+    request: CreateUserRequest,
+    answer: impl Fn(&Connection, &str, &GrantOutcome, &[DoorRecord]) -> AppResult<T> + Send + 'static,
 ) -> AppResult<T> {
     let now = state.now();
-    validation::validate_create_user(request, now)?;
-    let (answer, doors) = state.db.write(|tx| {
-        let doors = usable_doors(tx, &caller.partner_uuid, &request.door_uuids)?;
-        let partner_name: String = tx
-            .prepare_cached("SELECT name FROM partners WHERE uuid = ?1")?
-            .query_row([&caller.partner_uuid], |row| row.get(0))?;
-        let grant = GrantRequest {
-            granter: GranterRef::Partner(caller.partner_uuid.clone()),
-            granter_name: partner_name,
-            first_name: request.first_name.clone(),
-            last_name: request.last_name.clone(),
-            email: request.email.clone(),
-            phone: request.phone.clone(),
-            start_time: request.start_time,
-            end_time: request.end_time,
-            doors,
-            shareable: request.shareable,
-            passcode_type: request.passcode_type,
-            role: request.role,
-            should_notify: request.should_notify,
-        };
-        let outcome = grant::grant(tx, now, &grant)?;
-        let answer = answer(tx, &outcome, &grant.doors)?;
-        Ok::<_, AppError>((answer, grant.doors))
-    })?;
+    validation::validate_create_user(&request, now)?;
+    let partner = caller.partner_uuid;
+    let (answer, doors) = state
+        .db
+        .write_grouped(move |tx| {
+            let doors = usable_doors(tx, &partner, &request.door_uuids)?;
+            let partner_name: String = tx
+                .prepare_cached("SELECT name FROM partners WHERE uuid = ?1")?
+                .query_row([&partner], |row| row.get(0))?;
+            let grant = GrantRequest {
+                granter: GranterRef::Partner(partner.clone()),
+                granter_name: partner_name,
+                first_name: request.first_name.clone(),
+                last_name: request.last_name.clone(),
+                email: request.email.clone(),
+                phone: request.phone.clone(),
+                start_time: request.start_time,
+                end_time: request.end_time,
+                doors,
+                shareable: request.shareable,
+                passcode_type: request.passcode_type,
+                role: request.role,
+                should_notify: request.should_notify,
+            };
+            let outcome = grant::grant(tx, now, &grant)?;
+            let answer = answer(tx, &partner, &outcome, &grant.doors)?;
+            Ok::<_, AppError>((answer, grant.doors))
+        })
+        .await?;
     state.push_to_connected_locks(doors.iter().map(|door| door.view.uuid.as_str()));
     Ok(answer)
 }
