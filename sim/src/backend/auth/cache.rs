@@ -69,27 +69,10 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::auth::jwt::{TokenKind, encode};
+    use crate::backend::auth::jwt::encode;
+    use crate::backend::auth::jwt::tests::{at, claims};
 
     const KEY: [u8; 32] = [7; 32];
-
-    fn claims(exp: i64) -> Claims {
-        Claims {
-            iss: "latchkey-sim".into(),
-            sub: "partner-1".into(),
-            aud: "aud".into(),
-            iat: 0,
-            exp,
-            jti: "j".into(),
-            kind: TokenKind::Partner,
-            partner: "partner-1".into(),
-            scope: None,
-        }
-    }
-
-    fn at(seconds: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(seconds, 0).expect("valid")
-    }
 
     #[test]
     fn a_remembered_token_still_expires_by_the_clock() {

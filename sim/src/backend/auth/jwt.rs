@@ -121,10 +121,11 @@ fn sign(key: &[u8], input: &[u8]) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn claims(exp: i64) -> Claims {
+    /// A partner token's claims expiring at `exp` (also used by the token cache's tests).
+    pub(crate) fn claims(exp: i64) -> Claims {
         Claims {
             iss: "latchkey-sim".into(),
             sub: "partner-1".into(),
@@ -138,7 +139,8 @@ mod tests {
         }
     }
 
-    fn at(seconds: i64) -> DateTime<Utc> {
+    /// The instant `seconds` after the epoch.
+    pub(crate) fn at(seconds: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(seconds, 0).expect("valid")
     }
 
