@@ -17,31 +17,38 @@ class HttpAnswer(val status: Int, val body: String) {
     fun message(): String = runCatching { json().optString("message", body) }.getOrDefault(body)
 }
 
-/** Calls `baseUrl` with the manager token, off the calling thread. */
-internal class SimHttp(baseUrl: String, private val managerToken: String) {
+/**
+ * Calls the simulator at `baseUrl` with its manager token: [call] off the calling thread, [callBlocking] on it
+ * (for code that runs on a thread of its own, such as the Robolectric tests' simulated Binder thread).
+ */
+class SimHttp(baseUrl: String, private val managerToken: String) {
     private val base = baseUrl.trimEnd('/')
 
+    /** `method` `path` with an optional JSON `body`, on the IO dispatcher. */
     suspend fun call(method: String, path: String, body: JSONObject? = null): HttpAnswer =
-        withContext(Dispatchers.IO) {
-            val connection = URI("$base$path").toURL().openConnection() as HttpURLConnection
-            try {
-                connection.requestMethod = method
-                connection.connectTimeout = 5_000
-                connection.readTimeout = 10_000
-                connection.setRequestProperty("Authorization", "Bearer $managerToken")
-                if (body != null) {
-                    connection.doOutput = true
-                    connection.setRequestProperty("Content-Type", "application/json")
-                    connection.outputStream.use { it.write(body.toString().toByteArray()) }
-                }
-                val status = connection.responseCode
-                val stream = if (status >= 400) connection.errorStream else connection.inputStream
-                val text = stream?.use { it.readBytes().decodeToString() } ?: ""
-                HttpAnswer(status, text)
-            } finally {
-                connection.disconnect()
+        withContext(Dispatchers.IO) { callBlocking(method, path, body) }
+
+    /** Like [call], blocking the calling thread. */
+    fun callBlocking(method: String, path: String, body: JSONObject? = null): HttpAnswer {
+        val connection = URI("$base$path").toURL().openConnection() as HttpURLConnection
+        try {
+            connection.requestMethod = method
+            connection.connectTimeout = 5_000
+            connection.readTimeout = 10_000
+            connection.setRequestProperty("Authorization", "Bearer $managerToken")
+            if (body != null) {
+                connection.doOutput = true
+                connection.setRequestProperty("Content-Type", "application/json")
+                connection.outputStream.use { it.write(body.toString().toByteArray()) }
             }
+            val status = connection.responseCode
+            val stream = if (status >= 400) connection.errorStream else connection.inputStream
+            val text = stream?.use { it.readBytes().decodeToString() } ?: ""
+            return HttpAnswer(status, text)
+        } finally {
+            connection.disconnect()
         }
+    }
 
     /** Like [call], failing with the simulator's message unless the status is 2xx. */
     suspend fun ok(method: String, path: String, body: JSONObject? = null): JSONObject {
