@@ -14,6 +14,11 @@ mod sync;
 #[path = "../../sim/tests/integration/support.rs"]
 mod support;
 
+/// The allocator the simulator ships with in the `latchkey` CLI (mimalloc, SQLite's allocations included),
+/// so the simulator figures measure it as partners run it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;

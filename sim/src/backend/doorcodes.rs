@@ -19,9 +19,10 @@ const MAX_TRIES: u32 = 64;
 /// Whether `code` is already a current code of `door` (for any user or granter).
 /// `now` as stored ([`ts`]), formatted once by the caller for all its checks.
 fn in_use(conn: &Connection, door: &str, code: &str, now: &str) -> rusqlite::Result<bool> {
+    // `temp.door_codes` is the in-memory index of codes (`db/code_index.rs`).
     conn.prepare_cached(
-        "SELECT EXISTS(SELECT 1 FROM accesses WHERE door_uuid = ?1 AND doorcode = ?2
-                       AND (end_time IS NULL OR end_time > ?3))",
+        "SELECT EXISTS(SELECT 1 FROM temp.door_codes c JOIN accesses a ON a.seq = c.access_seq
+                       WHERE c.door_uuid = ?1 AND c.doorcode = ?2 AND (a.end_time IS NULL OR a.end_time > ?3))",
     )?
     .query_row(params![door, code, now], |row| row.get(0))
 }
@@ -75,8 +76,9 @@ pub fn existing_common_code(
     for door in doors {
         let taken: bool = conn
             .prepare_cached(
-                "SELECT EXISTS(SELECT 1 FROM accesses WHERE door_uuid = ?1 AND doorcode = ?2 AND user_uuid <> ?3
-                               AND (end_time IS NULL OR end_time > ?4))",
+                "SELECT EXISTS(SELECT 1 FROM temp.door_codes c JOIN accesses a ON a.seq = c.access_seq
+                               WHERE c.door_uuid = ?1 AND c.doorcode = ?2 AND a.user_uuid <> ?3
+                               AND (a.end_time IS NULL OR a.end_time > ?4))",
             )?
             .query_row(params![door, code, user, ts(now)], |row| row.get(0))?;
         if taken {

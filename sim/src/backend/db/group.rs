@@ -25,10 +25,12 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Mutex, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use rusqlite::{Connection, ffi};
 use tokio::sync::oneshot;
+
+use super::checkpoint::Restart;
 
 /// The most jobs one transaction holds.
 pub const MAX_BATCH: usize = 64;
@@ -95,10 +97,13 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on the request connection.
-    pub fn start(conn: Weak<Mutex<Connection>>) -> std::io::Result<Writer> {
+    /// Starts the writer thread on the request connection; between batches it runs the WAL restarts
+    /// the checkpointer asks for (`checkpoint.rs`).
+    pub fn start(conn: Weak<Mutex<Connection>>, restart: Arc<Restart>) -> std::io::Result<Writer> {
         let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
-        std::thread::Builder::new().name("sqlite-writer".into()).spawn(move || run(&conn, &jobs))?;
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(&conn, &jobs, &restart))?;
         Ok(Writer { queue })
     }
 
@@ -122,7 +127,7 @@ impl Writer {
 }
 
 /// The writer thread: one batch after the other until every [`Writer`] is dropped.
-fn run(conn: &Weak<Mutex<Connection>>, jobs: &Receiver<Box<dyn Job>>) {
+fn run(conn: &Weak<Mutex<Connection>>, jobs: &Receiver<Box<dyn Job>>, restart: &Restart) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -138,6 +143,7 @@ fn run(conn: &Weak<Mutex<Connection>>, jobs: &Receiver<Box<dyn Job>>) {
         for job in batch {
             job.deliver(&committed);
         }
+        restart.run_if_wanted(&conn);
     }
 }
 

@@ -16,6 +16,7 @@
 //! a simulator; a production backend would run `synchronous = FULL`.
 
 pub mod checkpoint;
+pub mod code_index;
 pub mod group;
 pub mod schema;
 
@@ -32,6 +33,8 @@ pub const STATEMENT_CACHE: usize = 256;
 #[derive(Clone)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
+    /// A WAL restart the checkpointer asked for, run by `write` and the group writer after a commit.
+    restart: Arc<checkpoint::Restart>,
     /// The group-commit writer ([`Db::write_grouped`]); its thread ends when the last clone is dropped.
     writer: Arc<group::Writer>,
     /// The background checkpointer of a file database; it stops when the last clone is dropped.
@@ -74,15 +77,17 @@ impl Db {
         // hot queries (docs/performance.md). The simulator has no statistics that a value could exploit.
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         schema::migrate(&mut conn)?;
+        code_index::install(&conn)?;
         let conn = Arc::new(Mutex::new(conn));
-        let writer = group::Writer::start(Arc::downgrade(&conn))
+        let restart = Arc::new(checkpoint::Restart::default());
+        let writer = group::Writer::start(Arc::downgrade(&conn), restart.clone())
             .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
         let checkpointer = if file {
-            Some(Arc::new(checkpoint::Checkpointer::start(path, Arc::downgrade(&conn))?))
+            Some(Arc::new(checkpoint::Checkpointer::start(path, Arc::downgrade(&conn), restart.clone())?))
         } else {
             None
         };
-        Ok(Db { conn, writer: Arc::new(writer), _checkpointer: checkpointer })
+        Ok(Db { conn, restart, writer: Arc::new(writer), _checkpointer: checkpointer })
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -106,6 +111,7 @@ impl Db {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
         tx.commit()?;
+        self.restart.run_if_wanted(&conn);
         Ok(value)
     }
 
