@@ -5,9 +5,12 @@
 //! are short. What keeps the time under the mutex short (docs/performance.md):
 //! - every hot statement is prepared once (`prepare_cached`; the cache holds [`STATEMENT_CACHE`]);
 //! - a file database checkpoints its WAL on a background thread with its own connection
-//!   ([`checkpoint`]), never inside a request's commit (`wal_autocheckpoint = 0`);
+//!   ([`checkpoint`]), never inside a request's commit (`wal_autocheckpoint = 0`); the rare WAL restart
+//!   runs between two commits;
 //! - the hot writes (invites) commit in groups: `write_grouped` runs the writes queued meanwhile in one
-//!   transaction on a writer thread and answers each after the commit ([`group`]).
+//!   transaction on a writer thread and answers each after the commit ([`group`]);
+//! - the doorcode uniqueness checks read an index kept in memory ([`code_index`]), so random codes write
+//!   no random index pages.
 //!
 //! Durability: a file database runs WAL with `synchronous = NORMAL`. A committed request survives a crash
 //! of the simulator's process (the WAL is written before the response is sent) but not necessarily a power
