@@ -53,6 +53,20 @@ fn dbus_error(error: &BtleError) -> Option<(String, String)> {
     None
 }
 
+/// Whether a btleplug error is dbus-tokio's send race ([`is_send_race_dbus`]).
+pub(crate) fn is_send_race(error: &BtleError) -> bool {
+    dbus_error(error).is_some_and(|(name, message)| is_send_race_dbus(&name, &message))
+}
+
+/// Whether a D-Bus error (name, message) is dbus-tokio's send race, not an answer from BlueZ: when a call
+/// is queued while the connection's I/O task has been woken but has not run yet (two calls in a row from
+/// different threads under load), dbus-tokio 0.7's wake-up callback reports a failure and dbus-rs turns it
+/// into `Failed to send message`, although the call stays queued and goes out with the next write. Only
+/// idempotent calls may be tried again on it.
+pub(crate) fn is_send_race_dbus(name: &str, message: &str) -> bool {
+    name == "org.freedesktop.DBus.Error.Failed" && message == "Failed to send message"
+}
+
 /// Maps a D-Bus error (name, message) of `step`.
 pub(crate) fn from_dbus(step: Step, name: &str, message: &str) -> TransportError {
     match name {
@@ -123,6 +137,14 @@ pub(crate) fn no_adapter() -> TransportError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_d_bus_clients_own_send_failure_counts_as_the_send_race() {
+        assert!(is_send_race_dbus("org.freedesktop.DBus.Error.Failed", "Failed to send message"));
+        assert!(!is_send_race_dbus("org.freedesktop.DBus.Error.Failed", "Read/write failed"));
+        assert!(!is_send_race_dbus("org.bluez.Error.Failed", "Failed to send message"));
+        assert!(!is_send_race_dbus("org.bluez.Error.Failed", "le-connection-abort-by-local"));
+    }
 
     #[test]
     fn bluez_error_names_map_to_kinds_a_user_can_act_on() {

@@ -165,17 +165,37 @@ impl Transport for BtleplugTransport {
         let peripheral =
             self.cache.peripheral(&adapter, &best.id).await.map_err(|e| map(Step::Connect, e))?;
         let step = |what: Step| TransportError::Timeout { what: what.name() };
-        match tokio::time::timeout_at(deadline, peripheral.connect()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                let _ = peripheral.disconnect().await;
-                return Err(map(Step::Connect, error));
-            }
-            Err(_) => {
-                // btleplug's connect also waits for the services: tell which part was slow.
-                let connected = peripheral.is_connected().await.unwrap_or(false);
-                let _ = tokio::time::timeout(self.settings.disconnect_timeout, peripheral.disconnect()).await;
-                return Err(step(if connected { Step::Discover } else { Step::Connect }));
+        let mut send_races = 0;
+        loop {
+            match tokio::time::timeout_at(deadline, peripheral.connect()).await {
+                Ok(Ok(())) => break,
+                // The D-Bus client refused to hand the call over (`errors::is_send_race`), though it still
+                // goes out: wait for it to connect, and only then ask again.
+                Ok(Err(error)) if errors::is_send_race(&error) && send_races < SEND_RACE_RETRIES => {
+                    send_races += 1;
+                    tracing::debug!(send_races, "D-Bus send race on connect; waiting for the queued call");
+                    let until = deadline.min(Instant::now() + SEND_RACE_WAIT);
+                    while Instant::now() < until {
+                        if peripheral.is_connected().await.unwrap_or(false) {
+                            break;
+                        }
+                        tokio::time::sleep(SEND_RACE_POLL).await;
+                    }
+                    if peripheral.is_connected().await.unwrap_or(false) {
+                        break;
+                    }
+                }
+                Ok(Err(error)) => {
+                    let _ = peripheral.disconnect().await;
+                    return Err(map(Step::Connect, error));
+                }
+                Err(_) => {
+                    // btleplug's connect also waits for the services: tell which part was slow.
+                    let connected = peripheral.is_connected().await.unwrap_or(false);
+                    let _ =
+                        tokio::time::timeout(self.settings.disconnect_timeout, peripheral.disconnect()).await;
+                    return Err(step(if connected { Step::Discover } else { Step::Connect }));
+                }
             }
         }
         let opened = async {
@@ -203,6 +223,12 @@ impl Transport for BtleplugTransport {
         }
     }
 }
+
+/// How many times a connect refused by the D-Bus client's send race is tried again; how long the queued
+/// call is given to connect first, and how often that is checked.
+const SEND_RACE_RETRIES: u32 = 2;
+const SEND_RACE_WAIT: Duration = Duration::from_secs(1);
+const SEND_RACE_POLL: Duration = Duration::from_millis(20);
 
 /// The Latchkey service UUID, parsed.
 pub(crate) fn service_uuid() -> uuid::Uuid {
