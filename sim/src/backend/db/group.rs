@@ -22,7 +22,13 @@
 //!
 //! A job whose caller has gone (its future dropped, e.g. the client hung up) before the batch reaches it is
 //! skipped: nothing of it is applied.
+//!
+//! The jobs of one run of a batch share a [`BatchMemo`]: what they read but no grouped job writes (the
+//! invites' door visibility and partner name) is read once per run instead of once per job.
 
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, Weak};
@@ -38,11 +44,35 @@ pub const MAX_BATCH: usize = 64;
 /// How a batch ended, as each of its jobs learns it.
 type Committed = Result<(), rusqlite::Error>;
 
+/// Values the jobs of one run of a batch read once and share, each under a key naming what was read.
+/// A new, empty memo starts every run (and the second run of a batch), so nothing read outlives the
+/// transaction it was read in. Only what no grouped job writes may go in: a job that changed it would leave
+/// the later jobs of its batch a stale value.
+#[derive(Default)]
+pub struct BatchMemo {
+    values: RefCell<HashMap<String, Box<dyn Any>>>,
+}
+
+impl BatchMemo {
+    /// The value under `key`: read by `read` the first time in this run, a copy of it after that.
+    pub fn get_or_read<T, E>(&self, key: String, read: impl FnOnce() -> Result<T, E>) -> Result<T, E>
+    where
+        T: Clone + 'static,
+    {
+        if let Some(value) = self.values.borrow().get(&key).and_then(|value| value.downcast_ref::<T>()) {
+            return Ok(value.clone());
+        }
+        let value = read()?;
+        self.values.borrow_mut().insert(key, Box::new(value.clone()));
+        Ok(value)
+    }
+}
+
 /// A queued job, type-erased.
 trait Job: Send {
     /// Runs the job on the connection, keeping its result (replacing an earlier run's) and returning
     /// whether it succeeded; `None` if its caller is gone, so nothing ran.
-    fn run(&mut self, conn: &Connection) -> Option<bool>;
+    fn run(&mut self, conn: &Connection, memo: &BatchMemo) -> Option<bool>;
     /// The last run panicked: its answer is an error.
     fn panicked(&mut self);
     /// Hands the kept result to the caller once the batch's outcome is known. If the batch's transaction
@@ -59,17 +89,17 @@ struct Pending<T, E, F> {
 
 impl<T, E, F> Job for Pending<T, E, F>
 where
-    F: Fn(&Connection) -> Result<T, E> + Send,
+    F: Fn(&Connection, &BatchMemo) -> Result<T, E> + Send,
     T: Send,
     E: From<rusqlite::Error> + Send,
 {
-    fn run(&mut self, conn: &Connection) -> Option<bool> {
+    fn run(&mut self, conn: &Connection, memo: &BatchMemo) -> Option<bool> {
         if self.answer.is_closed() {
             self.result = None;
             return None;
         }
         self.result = None;
-        let result = (self.f)(conn);
+        let result = (self.f)(conn, memo);
         let ok = result.is_ok();
         self.result = Some(result);
         Some(ok)
@@ -111,10 +141,10 @@ impl Writer {
     ///
     /// `f`'s changes are kept only if it returns `Ok` and the commit succeeds; if the commit fails, an
     /// `Ok` becomes that error. `f` may run more than once (module docs): each run starts from the state
-    /// before it, and only the last one's result is returned.
+    /// before it, and only the last one's result is returned. It shares its batch's [`BatchMemo`].
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: Fn(&Connection) -> Result<T, E> + Send + 'static,
+        F: Fn(&Connection, &BatchMemo) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<rusqlite::Error> + Send + 'static,
     {
@@ -167,9 +197,10 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Committed {
 /// (the transaction is still open, for the caller to roll back).
 fn optimistic(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<bool> {
     execute(conn, "BEGIN IMMEDIATE")?;
+    let memo = BatchMemo::default();
     for job in batch.iter_mut() {
         let before = conn.total_changes();
-        match catch_unwind(AssertUnwindSafe(|| job.run(conn))) {
+        match catch_unwind(AssertUnwindSafe(|| job.run(conn, &memo))) {
             Ok(None | Some(true)) => {}
             Ok(Some(false)) if conn.total_changes() == before => {}
             Ok(Some(false)) | Err(_) => return Ok(false),
@@ -184,9 +215,10 @@ fn optimistic(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result
 fn with_savepoints(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<()> {
     let committed = (|| {
         execute(conn, "BEGIN IMMEDIATE")?;
+        let memo = BatchMemo::default();
         for job in batch.iter_mut() {
             execute(conn, "SAVEPOINT job")?;
-            let keep = match catch_unwind(AssertUnwindSafe(|| job.run(conn))) {
+            let keep = match catch_unwind(AssertUnwindSafe(|| job.run(conn, &memo))) {
                 Ok(Some(ok)) => ok,
                 Ok(None) => false,
                 Err(_) => {
@@ -230,13 +262,14 @@ mod tests {
     use rusqlite::{Connection, OptionalExtension};
 
     use super::super::Db;
+    use super::BatchMemo;
 
     /// A job that stores `key` and then fails, panics or succeeds.
     fn store(
         key: &'static str,
         outcome: &'static str,
-    ) -> impl Fn(&Connection) -> rusqlite::Result<&'static str> {
-        move |conn| {
+    ) -> impl Fn(&Connection, &BatchMemo) -> rusqlite::Result<&'static str> {
+        move |conn, _| {
             conn.execute("INSERT INTO meta (key, value) VALUES (?1, x'00')", [key])?;
             match outcome {
                 "fail" => Err(rusqlite::Error::QueryReturnedNoRows),
@@ -271,7 +304,7 @@ mod tests {
             db.write_grouped(store("job b", "ok")),
             db.write_grouped(store("job panicked", "panic")),
             db.write_grouped(store("job c", "ok")),
-            db.write_grouped(|conn| {
+            db.write_grouped(|conn, _| {
                 conn.query_row("SELECT 1 FROM meta WHERE key = 'nothing'", [], |row| row.get::<_, i64>(0))
             }),
         );
@@ -288,12 +321,48 @@ mod tests {
         assert!(matches!(clean, Err(rusqlite::Error::QueryReturnedNoRows)), "{clean:?}");
     }
 
+    #[test]
+    fn a_memo_reads_each_key_once_and_keeps_errors_out() {
+        let memo = BatchMemo::default();
+        let reads = std::cell::Cell::new(0);
+        let read = |value: i64| {
+            reads.set(reads.get() + 1);
+            Ok::<_, rusqlite::Error>(value)
+        };
+        assert_eq!(memo.get_or_read("a".into(), || read(1)).expect("a"), 1);
+        assert_eq!(memo.get_or_read("a".into(), || read(2)).expect("a again"), 1, "the first read is kept");
+        assert_eq!(memo.get_or_read("b".into(), || read(3)).expect("b"), 3);
+        assert_eq!(reads.get(), 2);
+        let failed = memo.get_or_read::<i64, _>("c".into(), || Err(rusqlite::Error::QueryReturnedNoRows));
+        assert!(failed.is_err());
+        assert_eq!(memo.get_or_read("c".into(), || read(4)).expect("c"), 4, "a failed read is not kept");
+    }
+
+    #[tokio::test]
+    async fn each_batch_reads_its_memo_afresh() {
+        let db = Db::open(":memory:").expect("open");
+        let read_in = |key: &'static str| {
+            move |conn: &Connection, memo: &BatchMemo| {
+                memo.get_or_read("count".into(), || {
+                    conn.query_row("SELECT COUNT(*) FROM meta", [], |row| row.get::<_, i64>(0))
+                })
+                .and_then(|count| {
+                    conn.execute("INSERT INTO meta (key, value) VALUES (?1, x'00')", [key])?;
+                    Ok(count)
+                })
+            }
+        };
+        let first = db.write_grouped(read_in("one")).await.expect("first batch");
+        let second = db.write_grouped(read_in("two")).await.expect("second batch");
+        assert_eq!(second, first + 1, "the second batch saw the first one's row, not the first one's memo");
+    }
+
     #[tokio::test]
     async fn a_job_reads_what_the_jobs_before_it_wrote() {
         let db = Db::open(":memory:").expect("open");
         db.write_grouped(store("first", "ok")).await.expect("first");
         let seen = db
-            .write_grouped(|conn| {
+            .write_grouped(|conn, _| {
                 conn.query_row("SELECT COUNT(*) FROM meta WHERE key = 'first'", [], |row| {
                     row.get::<_, i64>(0)
                 })

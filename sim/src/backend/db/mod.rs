@@ -122,10 +122,11 @@ impl Db {
     /// its changes are kept only if it returns `Ok`, whatever the others do, and the result comes back only
     /// once they are committed. For the hot write paths; `f` must own its data, and may run more than once
     /// (each time from the state before it; only the last run counts), so it must not act outside the
-    /// database. It runs while the connection is locked, so it must not call this `Db` itself.
+    /// database. It runs while the connection is locked, so it must not call this `Db` itself. What it reads
+    /// through the batch's [`group::BatchMemo`] is read once for all the jobs of the batch.
     pub async fn write_grouped<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: Fn(&Connection) -> Result<T, E> + Send + 'static,
+        F: Fn(&Connection, &group::BatchMemo) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<rusqlite::Error> + Send + 'static,
     {

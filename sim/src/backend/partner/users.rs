@@ -10,6 +10,7 @@ use latchkey::model::{
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::backend::auth::PartnerCaller;
+use crate::backend::db::group::BatchMemo;
 use crate::backend::db::ts;
 use crate::backend::directory::{self, AccessRecord, DoorRecord, GranterRef, UserRecord};
 use crate::backend::error::{AppError, AppResult};
@@ -73,11 +74,13 @@ async fn invite<T: Send + 'static>(
     let partner = caller.partner_uuid;
     let (answer, doors) = state
         .db
-        .write_grouped(move |tx| {
-            let doors = usable_doors(tx, &partner, &request.door_uuids)?;
-            let partner_name: String = tx
-                .prepare_cached("SELECT name FROM partners WHERE uuid = ?1")?
-                .query_row([&partner], |row| row.get(0))?;
+        .write_grouped(move |tx, memo| {
+            // The door catalog and the partner's name are read once per batch: no invite writes them.
+            let doors = usable_doors(tx, memo, &partner, &request.door_uuids)?;
+            let partner_name: String = memo.get_or_read(format!("partner name {partner}"), || {
+                tx.prepare_cached("SELECT name FROM partners WHERE uuid = ?1")?
+                    .query_row([&partner], |row| row.get(0))
+            })?;
             let grant = GrantRequest {
                 granter: GranterRef::Partner(partner.clone()),
                 granter_name: partner_name,
@@ -103,14 +106,22 @@ async fn invite<T: Send + 'static>(
 }
 
 /// The requested doors (duplicates dropped, order kept), or 400 naming every door the partner cannot use.
-fn usable_doors(conn: &Connection, partner: &str, uuids: &[String]) -> AppResult<Vec<DoorRecord>> {
+fn usable_doors(
+    conn: &Connection,
+    memo: &BatchMemo,
+    partner: &str,
+    uuids: &[String],
+) -> AppResult<Vec<DoorRecord>> {
     let mut doors: Vec<DoorRecord> = Vec::with_capacity(uuids.len());
     let mut invalid = Vec::new();
     for uuid in uuids {
         if doors.iter().any(|door| &door.view.uuid == uuid) {
             continue;
         }
-        match directory::visible_door(conn, partner, uuid)? {
+        let visible = memo.get_or_read(format!("visible door {partner} {uuid}"), || {
+            directory::visible_door(conn, partner, uuid)
+        })?;
+        match visible {
             Some(door) => doors.push(door),
             None => invalid.push(uuid.as_str()),
         }
