@@ -290,6 +290,10 @@ pub fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The bench JVM's heap limit: what Android gives an app (`dalvik.vm.heapgrowthlimit` is 192–256 MB on
+/// current phones).
+const BENCH_HEAP: &str = "256m";
+
 /// `ffi_kotlin_call_us`: `DoorClient.locks()` from Kotlin on the JVM, with the release-mobile library that
 /// `cargo xtask size` built (the one phones ship, unstripped).
 pub fn bench_figures(ctx: &Ctx) -> anyhow::Result<Figures> {
@@ -300,6 +304,10 @@ pub fn bench_figures(ctx: &Ctx) -> anyhow::Result<Figures> {
     // Calls timed one by one, and the warm-up (ms) before them.
     let (calls, warm_up_ms) = if ctx.quick { ("10000", "3000") } else { ("50000", "6000") };
     let output = java(&toolchain, &classes, &library_dir, &simulator)
+        // A phone app's heap, not the JVM's default quarter of this machine's memory (6 GB): with that
+        // much room, JNA's per-call structures pile up until G1 pauses for 100 ms at a time and the median
+        // call wanders between 13 and 24 us from run to run (docs/performance.md).
+        .arg(format!("-Xmx{BENCH_HEAP}"))
         .arg("com.latchkey.sdk.bench.FfiCallBenchKt")
         .arg(&simulator.url)
         .arg(calls)
