@@ -290,8 +290,8 @@ pub fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The bench JVM's heap limit: what Android gives an app (`dalvik.vm.heapgrowthlimit` is 192–256 MB on
-/// current phones).
+/// The bench JVM's heap limit, the size of an ordinary Android app's heap (`dalvik.vm.heapgrowthlimit`,
+/// device-specific, commonly 192–512 MB).
 const BENCH_HEAP: &str = "256m";
 
 /// `ffi_kotlin_call_us`: `DoorClient.locks()` from Kotlin on the JVM, with the release-mobile library that
