@@ -137,26 +137,26 @@ fn run(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::db::ScratchDir;
 
     /// A WAL database on a fresh file: the request connection (behind its mutex, as `Db` holds it) and the
     /// checkpointer's own connection.
     struct Files {
-        dir: std::path::PathBuf,
         requests: Arc<Mutex<Connection>>,
         checkpointer: Connection,
+        _dir: ScratchDir,
     }
 
     impl Files {
         fn new() -> Files {
-            let dir = std::env::temp_dir().join(format!("latchkey-checkpoint-{}", uuid::Uuid::new_v4()));
-            std::fs::create_dir_all(&dir).expect("dir");
-            let path = dir.join("sim.sqlite");
+            let dir = ScratchDir::new();
+            let path = dir.file("sim.sqlite");
             let requests = Connection::open(&path).expect("open");
             requests.pragma_update(None, "journal_mode", "WAL").expect("wal");
             requests.pragma_update(None, "wal_autocheckpoint", 0).expect("no auto checkpoint");
             requests.execute_batch("CREATE TABLE t (x BLOB)").expect("table");
             let checkpointer = Connection::open(&path).expect("open");
-            Files { dir, requests: Arc::new(Mutex::new(requests)), checkpointer }
+            Files { requests: Arc::new(Mutex::new(requests)), checkpointer, _dir: dir }
         }
 
         /// Commits `n` rows, one transaction each (a WAL frame or more each).
@@ -170,12 +170,6 @@ mod tests {
         /// How many frames the WAL holds now.
         fn wal_frames(&self) -> i64 {
             run(&self.checkpointer, "PASSIVE").expect("checkpoint").1
-        }
-    }
-
-    impl Drop for Files {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 

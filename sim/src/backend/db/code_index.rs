@@ -49,7 +49,7 @@ pub fn install(conn: &Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::db::schema;
+    use crate::backend::db::{ScratchDir, schema};
 
     /// Every (door, code, access) the index holds, in order.
     fn indexed(conn: &Connection) -> Vec<(String, String, i64)> {
@@ -120,14 +120,9 @@ mod tests {
 
     #[test]
     fn a_reopened_database_rebuilds_the_index_from_its_accesses() {
-        let dir = std::env::temp_dir().join(format!("latchkey-code-index-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join("sim.sqlite").to_string_lossy().into_owned();
+        let dir = ScratchDir::new();
+        let path = dir.file("sim.sqlite");
         let seq = grant(&open(&path), "user 1", "door a", Some("1234567"));
-        let conn = open(&path);
-        let rebuilt = indexed(&conn);
-        drop(conn);
-        let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!(rebuilt, vec![entry("door a", "1234567", seq)]);
+        assert_eq!(indexed(&open(&path)), vec![entry("door a", "1234567", seq)]);
     }
 }
