@@ -154,7 +154,7 @@ impl DoorClient {
 
     /// The backend's id of this device.
     pub fn device_uuid(&self) -> String {
-        self.0.device_uuid().to_owned()
+        self.0.device_uuid()
     }
 
     /// The cached locks, at once, without the network (empty before the first fetch).

@@ -46,7 +46,7 @@ pub use lock::Lock;
 pub use proximity::ProximitySettings;
 pub use sync::SyncSummary;
 
-use crate::api::{ApiConfig, TokenSource, UserClient, UserSession};
+use crate::api::{ApiConfig, ApiError, TokenSource, UserClient, UserSession};
 use crate::ble::{self, Command, LockKeys, Signer, Timeouts, Transport, UnlockError, UnlockRequest};
 use crate::model::{
     AccessLogEntry, GuestView, InviteGuestRequest, InviteGuestsResponse, LockView, RegisterDeviceRequest,
@@ -123,7 +123,7 @@ pub struct DoorClient {
 
 impl fmt::Debug for DoorClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DoorClient").field("device_uuid", &self.inner.device_uuid).finish_non_exhaustive()
+        f.debug_struct("DoorClient").field("device_uuid", &self.inner.device_uuid()).finish_non_exhaustive()
     }
 }
 
@@ -134,7 +134,11 @@ pub(crate) struct Inner {
     transport: Arc<dyn Transport>,
     signer: Arc<dyn Signer>,
     timeouts: Timeouts,
-    device_uuid: String,
+    /// The backend's id of this device for the signed-in user.
+    device_uuid: StdMutex<String>,
+    /// The device key as registered, and the name it was registered under (to register again).
+    public_key_hex: String,
+    device_name: String,
     events: broadcast::Sender<UnlockEvent>,
     unlocking: Mutex<()>,
     /// Whether the unlock holding `unlocking` was started by proximity unlock (an explicit one preempts it).
@@ -147,6 +151,26 @@ pub(crate) struct Inner {
     /// The parsed cached locks and the store version they were read at: `locks()` is called often (every
     /// screen refresh) and parses JSON otherwise.
     locks_cache: StdMutex<Option<(StoreVersion, Vec<Lock>)>>,
+}
+
+/// Registers the device key for the session's user and records the registration in the store.
+async fn register(
+    api: &UserClient,
+    store: &Store,
+    public_key_hex: &str,
+    device_name: &str,
+) -> Result<String, ClientError> {
+    let device = api
+        .register_device(&RegisterDeviceRequest {
+            public_key: public_key_hex.to_owned(),
+            name: device_name.to_owned(),
+        })
+        .await?;
+    store.set_registration(&Registration {
+        device_uuid: device.device_uuid.clone(),
+        public_key_hex: public_key_hex.to_owned(),
+    })?;
+    Ok(device.device_uuid)
 }
 
 fn hex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
@@ -164,19 +188,7 @@ impl DoorClient {
         let public_key_hex = hex::encode(config.signer.public_key()?);
         let device_uuid = match store.registration()? {
             Some(registration) if registration.public_key_hex == public_key_hex => registration.device_uuid,
-            _ => {
-                let device = api
-                    .register_device(&RegisterDeviceRequest {
-                        public_key: public_key_hex.clone(),
-                        name: config.device_name.clone(),
-                    })
-                    .await?;
-                store.set_registration(&Registration {
-                    device_uuid: device.device_uuid.clone(),
-                    public_key_hex,
-                })?;
-                device.device_uuid
-            }
+            _ => register(&api, &store, &public_key_hex, &config.device_name).await?,
         };
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let inner = Inner {
@@ -186,7 +198,9 @@ impl DoorClient {
             transport: config.transport,
             signer: config.signer,
             timeouts: config.timeouts,
-            device_uuid,
+            device_uuid: StdMutex::new(device_uuid),
+            public_key_hex,
+            device_name: config.device_name,
             events,
             unlocking: Mutex::new(()),
             proximity_holds_unlock: AtomicBool::new(false),
@@ -199,9 +213,10 @@ impl DoorClient {
         Ok(DoorClient { inner: Arc::new(inner) })
     }
 
-    /// The backend's id of this device.
-    pub fn device_uuid(&self) -> &str {
-        &self.inner.device_uuid
+    /// The backend's id of this device (for the signed-in user: it changes if [`DoorClient::fetch_locks`]
+    /// has to register the device again).
+    pub fn device_uuid(&self) -> String {
+        self.inner.device_uuid()
     }
 
     /// The cached locks, at once, without the network (empty before the first fetch).
@@ -415,9 +430,24 @@ impl Inner {
         Ok((lock, view))
     }
 
+    fn device_uuid(&self) -> String {
+        self.device_uuid.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
     async fn fetch_locks(&self) -> Result<Vec<Lock>, ClientError> {
         self.check()?;
-        let response = self.api.locks(Some(&self.device_uuid)).await?;
+        let response = match self.api.locks(Some(&self.device_uuid())).await {
+            // The backend does not know this device for the signed-in user: another user set up on this
+            // store without `clear()`, or the device was removed. Register it for this user, then fetch.
+            Err(ApiError::NotFound { .. }) => {
+                let device_uuid =
+                    register(&self.api, &self.store, &self.public_key_hex, &self.device_name).await?;
+                *self.device_uuid.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                    device_uuid.clone();
+                self.api.locks(Some(&device_uuid)).await?
+            }
+            fetched => fetched?,
+        };
         let mut rows = Vec::with_capacity(response.locks.len());
         for view in &response.locks {
             let Some(lock_id) = hex_array::<16>(&view.lock_id) else {

@@ -141,6 +141,31 @@ fn names(locks: &[latchkey::client::Lock]) -> Vec<String> {
 }
 
 #[tokio::test]
+async fn another_user_on_an_uncleared_store_gets_the_phone_registered_and_their_own_locks() {
+    let rig = Rig::start().await;
+    let doors = &rig.w.p.doors;
+    rig.invite("first@example.com", &[&doors.lobby, &doors.unit_4b], false).await;
+    rig.invite("second@example.com", &[&doors.lobby], false).await;
+    let first = rig.phone("first@example.com", "shared").await;
+    assert_eq!(names(&first.fetch_locks().await.expect("fetch")), vec!["Lobby", "Unit 4B"]);
+    let first_device = first.device_uuid();
+    drop(first);
+
+    // The app signs the second user in on the same store without `clear()`: the cached registration is
+    // the first user's device, which the backend does not know for this user.
+    let second = rig.phone("second@example.com", "shared").await;
+    assert_eq!(second.device_uuid(), first_device, "set up offline-first from the cached registration");
+    let fetched = second.fetch_locks().await.expect("fetch registers the device for this user");
+    assert_eq!(names(&fetched), vec!["Lobby"]);
+    assert!(
+        fetched.iter().all(|lock| lock.has_credential),
+        "credentials for this user's device: {fetched:?}"
+    );
+    assert_ne!(second.device_uuid(), first_device, "registered again, for the second user");
+    assert_eq!(names(&second.locks().expect("cache")), vec!["Lobby"], "the first user's locks are gone");
+}
+
+#[tokio::test]
 async fn locks_come_from_the_cache_first_then_fresh_and_stay_when_the_backend_is_gone() {
     let rig = Rig::start().await;
     let doors = &rig.w.p.doors;
