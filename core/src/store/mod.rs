@@ -247,9 +247,13 @@ impl Store {
         })
     }
 
-    /// Records the device registration.
+    /// Records the device registration. Replacing another one drops the credentials and resumption tickets:
+    /// they were issued for the registration they replace (its user and its key).
     pub fn set_registration(&self, registration: &Registration) -> Result<(), StoreError> {
         self.write(|tx| {
+            if meta_get(tx, DEVICE_UUID)?.is_some_and(|previous| previous != registration.device_uuid) {
+                tx.execute_batch("DELETE FROM credentials; DELETE FROM tickets;")?;
+            }
             meta_set(tx, DEVICE_UUID, &registration.device_uuid)?;
             meta_set(tx, DEVICE_PUBLIC_KEY, &registration.public_key_hex)
         })

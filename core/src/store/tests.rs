@@ -72,6 +72,37 @@ fn replacing_locks_drops_credentials_and_tickets_of_unlisted_doors_but_keeps_the
 }
 
 #[test]
+fn a_new_registration_drops_the_credentials_and_tickets_of_the_one_it_replaces() {
+    let store = Store::open_in_memory().expect("open");
+    let registration =
+        |device: &str| Registration { device_uuid: device.into(), public_key_hex: "02ab".into() };
+    let credential = StoredCredential { credential: vec![1, 2, 3], expires_at: None };
+    let ticket = PhoneTicket {
+        lock_id: [1; 16],
+        ticket_id: [9; 16],
+        expires_at: 77,
+        secret: ResumptionSecret::from_bytes([5; 32]),
+    };
+    store.set_registration(&registration("first user's device")).expect("register");
+    store.replace_locks(&[(lock("a", 1), Some(credential))], now()).expect("replace");
+    store.put_ticket("a", &ticket).expect("ticket");
+    store.add_pending_deltas("a", &[(1, vec![1])]).expect("delta");
+
+    store.set_registration(&registration("first user's device")).expect("the same again");
+    assert!(store.credential("a").expect("read").is_some(), "the same registration keeps its credentials");
+
+    store.set_registration(&registration("second user's device")).expect("register again");
+    assert!(store.credential("a").expect("read").is_none(), "credentials of the old registration are gone");
+    assert!(store.take_ticket("a").expect("read").is_none(), "so are its tickets");
+    assert_eq!(
+        store.cached_locks().expect("read").0,
+        vec![lock("a", 1)],
+        "the cached locks stay until a fetch"
+    );
+    assert_eq!(store.pending_delta_count("a").expect("read"), 1, "the outbox is never dropped");
+}
+
+#[test]
 fn a_ticket_is_taken_once() {
     let store = Store::open_in_memory().expect("open");
     let ticket = PhoneTicket {
