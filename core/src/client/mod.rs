@@ -440,6 +440,7 @@ impl Inner {
             // The backend does not know this device for the signed-in user: another user set up on this
             // store without `clear()`, or the device was removed. Register it for this user, then fetch.
             Err(ApiError::NotFound { .. }) => {
+                self.check()?;
                 let device_uuid =
                     register(&self.api, &self.store, &self.public_key_hex, &self.device_name).await?;
                 *self.device_uuid.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
