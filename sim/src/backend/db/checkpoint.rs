@@ -41,11 +41,11 @@ pub struct Restart {
 }
 
 impl Restart {
-    fn request(&self) {
+    pub(super) fn request(&self) {
         self.wanted.store(true, Ordering::Release);
     }
 
-    fn is_wanted(&self) -> bool {
+    pub(super) fn is_wanted(&self) -> bool {
         self.wanted.load(Ordering::Acquire)
     }
 

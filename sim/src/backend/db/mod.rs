@@ -232,4 +232,26 @@ mod tests {
             .expect("query");
         assert_eq!(reprepared, 0, "each new value re-prepared the statement");
     }
+
+    /// Runs a statement in the next group transaction.
+    async fn grouped(db: &Db, sql: &'static str) {
+        db.write_grouped(move |conn, _| conn.execute(sql, [])).await.expect("grouped write");
+    }
+
+    #[tokio::test]
+    async fn a_waiting_wal_restart_is_run_by_the_next_write_grouped_or_plain() {
+        let dir = ScratchDir::new();
+        let db = Db::open(&dir.file("sim.sqlite")).expect("open");
+        // All within a few milliseconds: the checkpoint thread's first round comes after 200 ms.
+        db.restart.request();
+        grouped(&db, "INSERT INTO meta (key, value) VALUES ('a', x'00')").await;
+        // The writer runs the restart after answering, still holding the connection: once the next reader
+        // has it, the restart is done.
+        db.read(|_| Ok::<_, rusqlite::Error>(())).expect("read");
+        assert!(!db.restart.is_wanted(), "the group writer ran the restart");
+
+        db.restart.request();
+        db.write(|tx| tx.execute("INSERT INTO meta (key, value) VALUES ('b', x'00')", [])).expect("write");
+        assert!(!db.restart.is_wanted(), "a plain write ran the restart after its commit");
+    }
 }
