@@ -8,6 +8,7 @@
 //! - `fuzz`: the cargo-fuzz targets of `fuzz/` (a short run is part of `test`).
 //! - `conformance`: docs/openapi.yaml against the running simulator, with schemathesis (part of `test`).
 //! - `android`: the Android platform parts (BLE transport, keystore signer) under Robolectric; run by `test`.
+//! - `doc-paths`: every path a README or docs/architecture.md names exists (`doc_paths.rs`; part of `test`).
 //! - `swift-check`: the iOS checks possible without Xcode (`swift.rs`); `python`: the Python bindings'
 //!   tests against the simulator (`python.rs`). Both also run in `test`.
 
@@ -16,6 +17,7 @@ mod bench;
 mod ble;
 mod browser;
 mod conformance;
+mod doc_paths;
 mod fuzz;
 mod kotlin;
 mod python;
@@ -76,6 +78,8 @@ enum Task {
     SwiftCheck,
     /// Only the Python bindings: pytest against the simulator, with the QA sample (bindings/python).
     Python,
+    /// Only the map check: every path a README or docs/architecture.md names exists.
+    DocPaths,
 }
 
 fn main() -> ExitCode {
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         Task::Android => android::run(),
         Task::SwiftCheck => swift::run(),
         Task::Python => python::run(),
+        Task::DocPaths => doc_paths::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -163,6 +168,8 @@ fn test(no_lint: bool) -> anyhow::Result<()> {
         clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
         step("cargo clippy", clippy)?;
     }
+    eprintln!("==> doc paths");
+    doc_paths::run()?;
     let mut tests = cargo();
     tests.args(["test", "--workspace", "--all-targets"]);
     step("unit and integration tests", tests)?;
