@@ -9,6 +9,7 @@ mod over_air;
 mod sim_load;
 mod store;
 mod sync;
+mod tap;
 
 #[allow(dead_code, missing_docs, clippy::all)]
 #[path = "../../sim/tests/integration/support.rs"]
@@ -32,6 +33,8 @@ pub type Figures = BTreeMap<String, f64>;
 pub struct Effort {
     /// `--quick` was given.
     pub quick: bool,
+    /// Where files besides the figures go (charts): the folder of `--out`.
+    pub out_dir: &'static std::path::Path,
 }
 
 impl Effort {
@@ -90,7 +93,10 @@ fn main() -> ExitCode {
         eprintln!("usage: latchkey-bench [--quick] [--only STEP] --out PATH");
         return ExitCode::FAILURE;
     };
-    match run(Effort { quick }, only.as_deref(), &out) {
+    // Leaked once: the folder lives as long as the process, and `Effort` stays `Copy`.
+    let out_dir: &'static std::path::Path =
+        Box::leak(out.parent().map(std::path::Path::to_path_buf).unwrap_or_default().into_boxed_path());
+    match run(Effort { quick, out_dir }, only.as_deref(), &out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("bench failed: {error}");
@@ -102,8 +108,9 @@ fn main() -> ExitCode {
 /// One measuring step: its `--only` name, what it measures, and the function.
 type Step = (&'static str, &'static str, fn(Effort, &mut Figures) -> Result<(), String>);
 
-const STEPS: [Step; 6] = [
+const STEPS: [Step; 7] = [
     ("link", "unlock over the in-memory link", over_air::measure),
+    ("tap", "tap to open, modelled end to end", tap::measure),
     ("cpu", "unlock and keypad CPU", cpu::measure),
     ("sync", "sync deltas", sync::measure),
     ("store", "phone store cold start", store::measure),
@@ -116,7 +123,7 @@ fn run(effort: Effort, only: Option<&str>, out: &std::path::Path) -> Result<(), 
     if let Some(only) = only
         && !STEPS.iter().any(|(key, ..)| *key == only)
     {
-        return Err(format!("no step {only:?}; steps: link, cpu, sync, store, sim, sim-locks"));
+        return Err(format!("no step {only:?}; steps: link, tap, cpu, sync, store, sim, sim-locks"));
     }
     for (key, name, step) in STEPS {
         if only.is_some_and(|only| only != key) {

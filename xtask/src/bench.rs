@@ -55,6 +55,9 @@ const BUDGETS: &[(&str, Budget)] = &[
     ("sync_apply_10k_ms", Budget::AtMost(50.0)),
     ("store_open_and_load_1k_locks_ms", Budget::AtMost(20.0)),
     ("sim_v2_users_rps", Budget::AtLeast(10_000.0)),
+    // The whole tap, modelled (bench/src/tap.rs, docs/performance.md "The whole tap").
+    ("tap_to_open_repeat_modelled_ms", Budget::AtMost(250.0)),
+    ("tap_to_open_first_modelled_ms", Budget::AtMost(500.0)),
     // Measured by the bindings' sources (xtask/src/kotlin.rs, xtask/src/size.rs).
     ("ffi_kotlin_call_us", Budget::AtMost(20.0)),
     ("cdylib_stripped_bytes", Budget::AtMost(4_000_000.0)),
