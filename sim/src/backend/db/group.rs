@@ -24,11 +24,13 @@
 //! skipped: nothing of it is applied.
 //!
 //! The jobs of one run of a batch share a [`BatchMemo`]: what they read but no grouped job writes (the
-//! invites' door visibility and partner name) is read once per run instead of once per job.
+//! invites' door visibility and partner name) is read once per run instead of once per job. Its keys are
+//! types ([`MemoKey`]) that the callers define; this module knows no domain type.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, Weak};
@@ -44,27 +46,49 @@ pub const MAX_BATCH: usize = 64;
 /// How a batch ended, as each of its jobs learns it.
 type Committed = Result<(), rusqlite::Error>;
 
-/// Values the jobs of one run of a batch read once and share, each under a key naming what was read.
+/// Something the jobs of a batch may read once and share: a key type names what is read (its fields say
+/// which one) and fixes the type of the value, so a key can never find a value of another type.
+pub trait MemoKey: Hash + Eq + 'static {
+    /// What is read under this key.
+    type Value: Clone + 'static;
+}
+
+/// Values the jobs of one run of a batch read once and share, under typed keys ([`MemoKey`]).
 /// A new, empty memo starts every run (and the second run of a batch), so nothing read outlives the
 /// transaction it was read in. Only what no grouped job writes may go in: a job that changed it would leave
 /// the later jobs of its batch a stale value.
 #[derive(Default)]
 pub struct BatchMemo {
-    values: RefCell<HashMap<String, Box<dyn Any>>>,
+    /// One map per key type: `HashMap<K, K::Value>`, behind its `TypeId`.
+    values: RefCell<HashMap<TypeId, Box<dyn Any>>>,
 }
 
 impl BatchMemo {
-    /// The value under `key`: read by `read` the first time in this run, a copy of it after that.
-    pub fn get_or_read<T, E>(&self, key: String, read: impl FnOnce() -> Result<T, E>) -> Result<T, E>
-    where
-        T: Clone + 'static,
-    {
-        if let Some(value) = self.values.borrow().get(&key).and_then(|value| value.downcast_ref::<T>()) {
-            return Ok(value.clone());
+    /// The value under `key`: read by `read` the first time in this run, a copy of it after that. A failed
+    /// read is not kept.
+    pub fn get_or_read<K: MemoKey, E>(
+        &self,
+        key: K,
+        read: impl FnOnce() -> Result<K::Value, E>,
+    ) -> Result<K::Value, E> {
+        if let Some(value) = self.values_of(|values: &mut HashMap<K, K::Value>| values.get(&key).cloned()) {
+            return Ok(value);
         }
         let value = read()?;
-        self.values.borrow_mut().insert(key, Box::new(value.clone()));
+        self.values_of(|values: &mut HashMap<K, K::Value>| values.insert(key, value.clone()));
         Ok(value)
+    }
+
+    /// Runs `f` on the map of key type `K`, made empty the first time.
+    fn values_of<K: MemoKey, R>(&self, f: impl FnOnce(&mut HashMap<K, K::Value>) -> R) -> R {
+        let mut maps = self.values.borrow_mut();
+        let map = maps.entry(TypeId::of::<K>()).or_insert_with(|| Box::new(HashMap::<K, K::Value>::new()));
+        // The map under `TypeId::of::<K>()` is always a `HashMap<K, K::Value>` (only this function inserts);
+        // were it not, the value would only be read again, not shared.
+        match map.downcast_mut::<HashMap<K, K::Value>>() {
+            Some(values) => f(values),
+            None => f(&mut HashMap::new()),
+        }
     }
 }
 
@@ -262,7 +286,7 @@ mod tests {
     use rusqlite::{Connection, OptionalExtension};
 
     use super::super::Db;
-    use super::BatchMemo;
+    use super::{BatchMemo, MemoKey};
 
     /// A job that stores `key` and then fails, panics or succeeds.
     fn store(
@@ -321,6 +345,22 @@ mod tests {
         assert!(matches!(clean, Err(rusqlite::Error::QueryReturnedNoRows)), "{clean:?}");
     }
 
+    /// A count under a name.
+    #[derive(Clone, Debug, Hash, PartialEq, Eq)]
+    struct Count(&'static str);
+
+    impl MemoKey for Count {
+        type Value = i64;
+    }
+
+    /// Another key type with the same field: its values never mix with [`Count`]'s.
+    #[derive(Clone, Debug, Hash, PartialEq, Eq)]
+    struct Label(&'static str);
+
+    impl MemoKey for Label {
+        type Value = String;
+    }
+
     #[test]
     fn a_memo_reads_each_key_once_and_keeps_errors_out() {
         let memo = BatchMemo::default();
@@ -329,13 +369,15 @@ mod tests {
             reads.set(reads.get() + 1);
             Ok::<_, rusqlite::Error>(value)
         };
-        assert_eq!(memo.get_or_read("a".into(), || read(1)).expect("a"), 1);
-        assert_eq!(memo.get_or_read("a".into(), || read(2)).expect("a again"), 1, "the first read is kept");
-        assert_eq!(memo.get_or_read("b".into(), || read(3)).expect("b"), 3);
+        assert_eq!(memo.get_or_read(Count("a"), || read(1)).expect("a"), 1);
+        assert_eq!(memo.get_or_read(Count("a"), || read(2)).expect("a again"), 1, "the first read is kept");
+        assert_eq!(memo.get_or_read(Count("b"), || read(3)).expect("b"), 3);
         assert_eq!(reads.get(), 2);
-        let failed = memo.get_or_read::<i64, _>("c".into(), || Err(rusqlite::Error::QueryReturnedNoRows));
+        let failed = memo.get_or_read(Count("c"), || Err(rusqlite::Error::QueryReturnedNoRows));
         assert!(failed.is_err());
-        assert_eq!(memo.get_or_read("c".into(), || read(4)).expect("c"), 4, "a failed read is not kept");
+        assert_eq!(memo.get_or_read(Count("c"), || read(4)).expect("c"), 4, "a failed read is not kept");
+        let label = memo.get_or_read(Label("a"), || Ok::<_, rusqlite::Error>("a label".to_owned()));
+        assert_eq!(label.expect("label"), "a label", "another key type with the same field is its own entry");
     }
 
     #[tokio::test]
@@ -343,7 +385,7 @@ mod tests {
         let db = Db::open(":memory:").expect("open");
         let read_in = |key: &'static str| {
             move |conn: &Connection, memo: &BatchMemo| {
-                memo.get_or_read("count".into(), || {
+                memo.get_or_read(Count("count"), || {
                     conn.query_row("SELECT COUNT(*) FROM meta", [], |row| row.get::<_, i64>(0))
                 })
                 .and_then(|count| {

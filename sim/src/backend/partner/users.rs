@@ -10,7 +10,7 @@ use latchkey::model::{
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::backend::auth::PartnerCaller;
-use crate::backend::db::group::BatchMemo;
+use crate::backend::db::group::{BatchMemo, MemoKey};
 use crate::backend::db::ts;
 use crate::backend::directory::{self, AccessRecord, DoorRecord, GranterRef, UserRecord};
 use crate::backend::error::{AppError, AppResult};
@@ -77,7 +77,7 @@ async fn invite<T: Send + 'static>(
         .write_grouped(move |tx, memo| {
             // The door catalog and the partner's name are read once per batch: no invite writes them.
             let doors = usable_doors(tx, memo, &partner, &request.door_uuids)?;
-            let partner_name: String = memo.get_or_read(format!("partner name {partner}"), || {
+            let partner_name: String = memo.get_or_read(PartnerName(partner.clone()), || {
                 tx.prepare_cached("SELECT name FROM partners WHERE uuid = ?1")?
                     .query_row([&partner], |row| row.get(0))
             })?;
@@ -105,6 +105,25 @@ async fn invite<T: Send + 'static>(
     Ok(answer)
 }
 
+/// A partner's name, as the invites of one batch read it once ([`BatchMemo`]).
+#[derive(Hash, PartialEq, Eq)]
+struct PartnerName(String);
+
+impl MemoKey for PartnerName {
+    type Value = String;
+}
+
+/// Whether a partner may use a door, and the door (`directory::visible_door`), read once per batch.
+#[derive(Hash, PartialEq, Eq)]
+struct VisibleDoor {
+    partner: String,
+    door: String,
+}
+
+impl MemoKey for VisibleDoor {
+    type Value = Option<DoorRecord>;
+}
+
 /// The requested doors (duplicates dropped, order kept), or 400 naming every door the partner cannot use.
 fn usable_doors(
     conn: &Connection,
@@ -118,9 +137,10 @@ fn usable_doors(
         if doors.iter().any(|door| &door.view.uuid == uuid) {
             continue;
         }
-        let visible = memo.get_or_read(format!("visible door {partner} {uuid}"), || {
-            directory::visible_door(conn, partner, uuid)
-        })?;
+        let visible = memo
+            .get_or_read(VisibleDoor { partner: partner.to_owned(), door: uuid.clone() }, || {
+                directory::visible_door(conn, partner, uuid)
+            })?;
         match visible {
             Some(door) => doors.push(door),
             None => invalid.push(uuid.as_str()),
