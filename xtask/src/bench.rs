@@ -6,22 +6,11 @@
 //! that measures (or runs a tool and reads its output) and returns named figures, append it to [`SOURCES`],
 //! and give each figure a row in [`BUDGETS`] if it has a budget (figures without one are listed as "info").
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-/// Named figures: name (with its unit) → value.
-pub type Figures = BTreeMap<String, f64>;
-
-/// What a source gets: the effort and where to put its files.
-pub struct Ctx {
-    /// `--quick`: the whole run stays under a minute (after the build).
-    pub quick: bool,
-    /// `target/bench/` of the workspace.
-    pub out_dir: PathBuf,
-}
+use crate::figures::{Ctx, Figures};
 
 /// A source of figures: its name (for progress and errors) and the function.
 type Source = (&'static str, fn(&Ctx) -> anyhow::Result<Figures>);

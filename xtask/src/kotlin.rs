@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::bench::{Ctx, Figures};
+use crate::figures::{Ctx, Figures};
 use crate::{cargo, require, root, step, target_dir};
 
 /// The npm package version of the Kotlin compiler.

@@ -18,6 +18,7 @@ mod ble;
 mod browser;
 mod conformance;
 mod doc_paths;
+mod figures;
 mod fuzz;
 mod kotlin;
 mod python;

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::bench::{Ctx, Figures};
+use crate::figures::{Ctx, Figures};
 use crate::{cargo, require, step, target_dir};
 
 /// The budget of the stripped library, in bytes (issue 7).
