@@ -10,7 +10,8 @@
 //!
 //! Lock (`unlock_lock_cpu_us`): `LockSession::new` (Hello) plus `handle(FullRequest)`: ECDH with the static
 //! key, HKDF, AES-GCM open, credential signature verify, device signature verify, revocation and access
-//! lookups, ticket issue, result seal.
+//! lookups, ticket issue, result seal. `unlock_lock_cpu_us_resume`: the same for a `ResumeRequest` with the
+//! ticket the previous unlock gave (no public-key operation).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -21,8 +22,8 @@ use latchkey_protocol::doorcode::{self, DailyKind, LocalDay};
 use latchkey_protocol::keypad::{Keypad, Verdict, ZoneRule};
 use latchkey_protocol::sync::{Delta, DeltaKind, Entry, LockSyncState, MAX_ACCESS, Window};
 use latchkey_protocol::unlock::{
-    Command, LockIdentity, LockRandom, LockSession, PhoneStep, PhoneUnlock, PhoneUnlockParams, ResultCode,
-    RevocationCheck, TicketTable, TimeStatus,
+    Command, LockIdentity, LockRandom, LockSession, Path, PhoneStep, PhoneTicket, PhoneUnlock,
+    PhoneUnlockParams, ResultCode, RevocationCheck, TicketTable, TimeStatus,
 };
 
 use crate::{Effort, Figures, median, timed, us};
@@ -85,6 +86,17 @@ impl Rig {
 
     /// One full unlock; (phone time, lock time, ephemeral precompute time).
     fn unlock(&mut self, revoked: &dyn RevocationCheck) -> (Duration, Duration, Duration) {
+        let (phone, lock, precompute, _) = self.unlock_with(revoked, None);
+        (phone, lock, precompute)
+    }
+
+    /// One unlock, resumed if `ticket` is given; its times and the ticket for the next visit.
+    fn unlock_with(
+        &mut self,
+        revoked: &dyn RevocationCheck,
+        ticket: Option<PhoneTicket>,
+    ) -> (Duration, Duration, Duration, Option<PhoneTicket>) {
+        let path = if ticket.is_some() { Path::Resume } else { Path::Full };
         let mut counter = self.counter;
         let (ephemeral, precompute) = timed(|| dh(&mut counter));
         self.counter = counter;
@@ -96,7 +108,7 @@ impl Rig {
                 credential: self.credential,
                 command: Command::Unlock,
                 ephemeral,
-                ticket: None,
+                ticket,
             })
         });
         let precompute = precompute + agree;
@@ -109,10 +121,11 @@ impl Rig {
             timed(|| session.handle(&self.identity, &request, NOW, revoked, &mut self.tickets));
         let (done, phone_b) = timed(|| phone.handle(&reply.message, &self.device));
         match done {
-            Ok(PhoneStep::Done(outcome)) if outcome.result == ResultCode::Granted => {}
-            other => panic!("the bench unlock must be granted: {other:?}"),
+            Ok(PhoneStep::Done(outcome)) if outcome.result == ResultCode::Granted && outcome.path == path => {
+                (phone_a + phone_b, lock_a + lock_b, precompute, outcome.ticket)
+            }
+            other => panic!("the bench unlock must be granted on the {path:?} path: {other:?}"),
         }
-        (phone_a + phone_b, lock_a + lock_b, precompute)
     }
 }
 
@@ -150,6 +163,14 @@ pub fn measure(effort: Effort, figures: &mut Figures) -> Result<(), String> {
     figures.insert("unlock_phone_cpu_us".into(), us(phone));
     figures.insert("unlock_lock_cpu_us".into(), us(lock));
     figures.insert("unlock_phone_precompute_us".into(), us(eph));
+    // The fast path: each resumed unlock spends the ticket the one before it was given.
+    let mut ticket = rig.unlock_with(&check, None).3;
+    let lock_resume = median(n, || {
+        let (_, lock, _, next) = rig.unlock_with(&check, ticket.take());
+        ticket = next;
+        lock
+    });
+    figures.insert("unlock_lock_cpu_us_resume".into(), us(lock_resume));
 
     // Growth with the lock's access list. `LockSyncState` caps the list at MAX_ACCESS (16,384), so the
     // 100,000-entry point is measured on the same structures (BTreeMap/BTreeSet) the state uses.

@@ -39,6 +39,7 @@ const BUDGETS: &[(&str, Budget)] = &[
     ("unlock_modelled_ms_ci30", Budget::AtMost(200.0)),
     ("unlock_phone_cpu_us", Budget::AtMost(500.0)),
     ("unlock_lock_cpu_us", Budget::AtMost(1500.0)),
+    ("unlock_lock_cpu_us_resume", Budget::AtMost(50.0)),
     ("doorcode_verify_us", Budget::AtMost(50.0)),
     ("sync_delta_bytes_per_entry", Budget::AtMost(48.0)),
     ("sync_apply_10k_ms", Budget::AtMost(50.0)),
