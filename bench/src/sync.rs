@@ -3,8 +3,8 @@
 //! number of changes and with the size of the list already on the lock.
 
 use latchkey_protocol::crypto::SigningKey;
+use latchkey_protocol::sync::sync_messages;
 use latchkey_protocol::sync::{Delta, DeltaKind, Entry, LockSyncState, Window};
-use latchkey_protocol::sync_session::sync_messages;
 
 use crate::cpu::user_id;
 use crate::{Effort, Figures, median, timed, us};

@@ -10,7 +10,7 @@
 
 use latchkey_fuzz::messages;
 use latchkey_protocol::sync::MAX_DELTA_LEN;
-use latchkey_protocol::sync_session::{
+use latchkey_protocol::sync::{
     MAX_DELTAS_PER_SYNC, MAX_SYNC_BYTES, SyncReceiver, decode_log_request, log_request, sync_messages,
 };
 use libfuzzer_sys::fuzz_target;

@@ -7,7 +7,7 @@
 #![no_main]
 
 use latchkey_fuzz::vectors;
-use latchkey_protocol::sync_session::{LogBatch, MAX_LOG_ENTRIES_PER_BATCH, SyncReport, open_log_batch};
+use latchkey_protocol::sync::{LogBatch, MAX_LOG_ENTRIES_PER_BATCH, SyncReport, open_log_batch};
 use libfuzzer_sys::fuzz_target;
 
 fn open(sealed: &[u8]) {

@@ -3,7 +3,7 @@
 //! two chained event-log entries, the batch key, and the sealed bytes, both ways.
 
 use latchkey_protocol::eventlog::{Entry, EventKind, EventLog, GENESIS_PREV_MAC, Record, verify_chain};
-use latchkey_protocol::sync_session::{LogBatch, SyncReport, log_batch_key, open_log_batch, seal_log_batch};
+use latchkey_protocol::sync::{LogBatch, SyncReport, log_batch_key, open_log_batch, seal_log_batch};
 use latchkey_protocol::unlock::{Hello, TimeStatus};
 use serde_json::Value;
 

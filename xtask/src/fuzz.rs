@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use latchkey_protocol::framing;
-use latchkey_protocol::sync_session::{LogBatch, SyncReport, log_request, sync_messages};
+use latchkey_protocol::sync::{LogBatch, SyncReport, log_request, sync_messages};
 use latchkey_protocol::unlock::TimeStatus;
 use serde_json::Value;
 

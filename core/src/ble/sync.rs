@@ -6,7 +6,7 @@
 //! unauthenticated status; the authoritative record is the sealed log.
 
 use latchkey_protocol::sync::TIME_TOKEN_LEN;
-use latchkey_protocol::sync_session::{
+use latchkey_protocol::sync::{
     LogBatch, SyncReport, TYPE_LOG_BATCH, TYPE_SYNC_REPORT, log_request, message_type, sync_messages,
 };
 use latchkey_protocol::unlock::{AbortReason, Hello, TYPE_ABORT, VERSION};

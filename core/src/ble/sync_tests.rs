@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use latchkey_protocol::sync::TIME_TOKEN_LEN;
-use latchkey_protocol::sync_session::{
+use latchkey_protocol::sync::{
     LogBatch, SyncInbound, SyncReceiver, decode_log_request, open_log_batch, seal_log_batch,
 };
 

@@ -3,7 +3,7 @@
 //! before any upload; an upload leaves the outbox only once the backend answered.
 
 use latchkey_protocol::sync::{Delta, TIME_TOKEN_LEN};
-use latchkey_protocol::sync_session::{MAX_DELTAS_PER_SYNC, SEALED_BATCH_MAX};
+use latchkey_protocol::sync::{MAX_DELTAS_PER_SYNC, SEALED_BATCH_MAX};
 
 use super::{ClientError, Inner};
 use crate::ble::{self, DeltaOutcome, SyncFlowError, Timeouts};

@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex};
 
 use latchkey_protocol::framing::{Fragmenter, Reassembler};
-use latchkey_protocol::sync_session::{
+use latchkey_protocol::sync::{
     SyncReceiver, TYPE_DELTA_CHUNK, TYPE_LOG_REQUEST, TYPE_SYNC_BEGIN, TYPE_SYNC_END, decode_log_request,
     message_type,
 };

@@ -18,7 +18,7 @@ use latchkey_protocol::doorcode::LocalDay;
 use latchkey_protocol::eventlog::{self, EventKind, EventLog, LogState, Lost, Record};
 use latchkey_protocol::keypad::{Keypad, SingleUseEntry, Throttle, Verdict, ZoneRule};
 use latchkey_protocol::sync::{ClockReading, Delta, LockClock, LockSyncState, TimeToken};
-use latchkey_protocol::sync_session::{
+use latchkey_protocol::sync::{
     DeltaOutcome, LogBatch, MAX_LOG_ENTRIES_PER_BATCH, SyncInbound, SyncReport, refusal, refusal_reason,
     seal_log_batch,
 };

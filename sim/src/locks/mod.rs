@@ -248,7 +248,7 @@ impl LockRegistry {
             let deltas = self.db.write(|tx| lockside::pending_deltas(tx, keys, &door, after, now))?;
             let mut lock = lock_guard(&lock);
             for delta in deltas {
-                if lock.apply_delta(&delta) == latchkey_protocol::sync_session::DeltaOutcome::Applied {
+                if lock.apply_delta(&delta) == latchkey_protocol::sync::DeltaOutcome::Applied {
                     applied += 1;
                 }
             }

@@ -361,7 +361,7 @@ async fn one_sync_carries_a_backlog_longer_than_one_session_holds() {
     phone.fetch_locks().await.expect("fetch");
     phone.sync(&rooftop.uuid).await.expect("the lock is up to date");
     // 40 changes while nobody visits: more than two sessions' worth (16 deltas each).
-    let backlog = 2 * latchkey_protocol::sync_session::MAX_DELTAS_PER_SYNC + 8;
+    let backlog = 2 * latchkey_protocol::sync::MAX_DELTAS_PER_SYNC + 8;
     for n in 0..backlog {
         rig.invite(&format!("late{n}@example.com"), &[&rooftop], false).await;
     }

@@ -3,7 +3,7 @@
 //! to connected ones), DAILY codes work on an offline keypad on the door's local day, the log reaches the
 //! backend exactly once and is acknowledged, and power loss and disconnects leave a consistent lock.
 //!
-//! The phone side is the protocol's own `unlock::PhoneUnlock` and `sync_session` messages with framing,
+//! The phone side is the protocol's own `unlock::PhoneUnlock` and `sync` messages with framing,
 //! driven by the small helpers below (the core flows are tested on their own).
 
 use std::time::Duration as StdDuration;
@@ -17,9 +17,7 @@ use latchkey_protocol::crypto::{DhSecret, PublicKey, SigningKey};
 use latchkey_protocol::eventlog::EventKind;
 use latchkey_protocol::framing::{Fragmenter, Reassembler};
 use latchkey_protocol::keypad::{CodeKind, DenyReason, Verdict};
-use latchkey_protocol::sync_session::{
-    DeltaOutcome, LogBatch, SyncReport, log_request, refusal, sync_messages,
-};
+use latchkey_protocol::sync::{DeltaOutcome, LogBatch, SyncReport, log_request, refusal, sync_messages};
 use latchkey_protocol::unlock::{
     AbortReason, CHALLENGE_VALIDITY_MS, Command, Hello, Path, PhoneOutcome, PhoneStep, PhoneTicket,
     PhoneUnlock, PhoneUnlockParams, ResultCode, TimeStatus,

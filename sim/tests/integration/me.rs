@@ -15,7 +15,7 @@ use latchkey_protocol::credential::Credential;
 use latchkey_protocol::crypto::SigningKey;
 use latchkey_protocol::framing::{Fragmenter, Reassembler};
 use latchkey_protocol::keypad::Verdict;
-use latchkey_protocol::sync_session::{DeltaOutcome, LogBatch, SyncReport, log_request, sync_messages};
+use latchkey_protocol::sync::{DeltaOutcome, LogBatch, SyncReport, log_request, sync_messages};
 use latchkey_sim::backend::lockside::{self, keys::random_signing_key};
 use latchkey_sim::link::MemoryTransport;
 use serde_json::json;
@@ -247,7 +247,7 @@ async fn sync_data_is_accepted_by_the_lock_and_an_upload_is_stored_once() {
         "{:?}",
         report.outcomes
     );
-    assert!(data.deltas.len() <= latchkey_protocol::sync_session::MAX_DELTAS_PER_SYNC);
+    assert!(data.deltas.len() <= latchkey_protocol::sync::MAX_DELTAS_PER_SYNC);
     assert_eq!(report.last_applied_seq, data.last_issued_seq, "the lock applied every delta");
     assert_eq!(me.seq(&rooftop), data.last_issued_seq);
 

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use latchkey_protocol::eventlog::{self, Entry, GENESIS_PREV_MAC, MAC_LEN, verify_chain};
-use latchkey_protocol::sync_session::open_log_batch;
+use latchkey_protocol::sync::open_log_batch;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::provision::require_lock;

@@ -13,7 +13,7 @@ use latchkey::model::{
 };
 use latchkey_protocol::credential::Credential;
 use latchkey_protocol::eventlog::{Entry, EventKind};
-use latchkey_protocol::sync_session::MAX_DELTAS_PER_SYNC;
+use latchkey_protocol::sync::MAX_DELTAS_PER_SYNC;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::devices::{device, parse_public_key};

@@ -1,10 +1,10 @@
-//! The sync exchange over BLE: backend-signed deltas and a time token down, the lock's event log up.
+//! The sync exchange's wire messages over BLE: signed deltas and a time token down, the event log up.
 //!
 //! After the lock's Hello, on the same connection and instead of an unlock request, any phone may carry a
 //! sync. It cannot forge what it carries down (every delta and time token is signed by the backend, see
-//! [`crate::sync`]) nor what it carries up (log entries are chained HMACs under `log_key`, see
-//! [`crate::eventlog`]); the log batches are additionally sealed under a key only the lock and the backend
-//! can derive, so the carrier cannot read them. See docs/protocol.md §24.
+//! [`super::Delta`]) nor what it carries up (log entries are chained HMACs under `log_key`, see
+//! [`crate::eventlog`]); the log batches are additionally sealed ([`super::seal_log_batch`]) under a key only
+//! the lock and the backend can derive, so the carrier cannot read them. See docs/protocol.md §24.
 //!
 //! ```text
 //! 0x10 SyncBegin   phone→lock  delta_count u8 || has_time_token u8 || [time token (84)]
@@ -17,19 +17,17 @@
 //! ```
 //!
 //! No I/O, no clock, no randomness. Every decoder is total (never panics) and checks lengths before it
-//! allocates; [`SyncReceiver`] never stages more than [`MAX_SYNC_BYTES`] of delta bytes.
+//! allocates; [`super::SyncReceiver`] never stages more than [`MAX_SYNC_BYTES`] of delta bytes.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes128Gcm, Nonce};
 use alloc::vec::Vec;
-use zeroize::Zeroize;
 
 use crate::ProtocolError;
-use crate::crypto::{self, AEAD_KEY_LEN, TAG_LEN};
-use crate::eventlog::{ENTRY_LEN, Entry};
+use crate::crypto::TAG_LEN;
+use crate::eventlog::ENTRY_LEN;
 use crate::framing::MAX_MESSAGE;
-use crate::sync::{MAX_DELTA_LEN, SyncError, TIME_TOKEN_LEN};
-use crate::unlock::{HELLO_LEN, Hello, TimeStatus};
+use crate::unlock::TimeStatus;
+
+use super::{MAX_DELTA_LEN, SyncError, TIME_TOKEN_LEN};
 
 /// SyncBegin (phone → lock).
 pub const TYPE_SYNC_BEGIN: u8 = 0x10;
@@ -56,10 +54,6 @@ pub const MAX_SYNC_BYTES: usize = 2 * MAX_DELTA_LEN;
 pub const CHUNK_HEADER_LEN: usize = 1 + 1 + 4 + 4;
 /// Most data bytes in one DeltaChunk.
 pub const MAX_CHUNK_DATA: usize = MAX_MESSAGE - CHUNK_HEADER_LEN;
-/// HKDF info label of the log-upload key (followed by the lock id).
-pub const LOG_UPLOAD_LABEL: &[u8] = b"latchkey/log-upload/v1";
-/// Nonce direction byte of a sealed log batch (distinct from the session directions 0x01 and 0x02).
-pub const LOG_UPLOAD_DIRECTION: u8 = 0x03;
 /// Smallest sealed batch: entry_count u16 and the tag (zero entries).
 pub const SEALED_BATCH_MIN: usize = 2 + TAG_LEN;
 /// Largest sealed batch.
@@ -102,7 +96,7 @@ pub fn refusal_reason(error: &SyncError) -> u8 {
     }
 }
 
-fn malformed(what: &'static str) -> ProtocolError {
+pub(super) fn malformed(what: &'static str) -> ProtocolError {
     ProtocolError::Malformed { what }
 }
 
@@ -111,7 +105,7 @@ pub fn message_type(message: &[u8]) -> Option<u8> {
     message.first().copied()
 }
 
-fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+pub(super) fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
     let b: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
     Some(u32::from_be_bytes(b))
 }
@@ -121,7 +115,7 @@ fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_be_bytes(b))
 }
 
-fn bool_byte(b: u8, what: &'static str) -> Result<bool, ProtocolError> {
+pub(super) fn bool_byte(b: u8, what: &'static str) -> Result<bool, ProtocolError> {
     match b {
         0 => Ok(false),
         1 => Ok(true),
@@ -193,187 +187,6 @@ pub fn sync_messages(
     Ok(out)
 }
 
-/// What a well-formed sync delivered to the lock: the deltas (as bytes, not yet decoded or verified) in
-/// the order sent, and the time token if one came.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyncInbound {
-    /// Delta bytes, in order; decode with `sync::Delta::decode` and apply with `LockSyncState::apply`.
-    pub deltas: Vec<Vec<u8>>,
-    /// The time token bytes, if any; decode with `sync::TimeToken::decode`.
-    pub time_token: Option<[u8; TIME_TOKEN_LEN]>,
-}
-
-#[derive(Debug)]
-enum ReceiverState {
-    /// Waiting for SyncBegin.
-    Idle,
-    /// Between SyncBegin and SyncEnd.
-    Receiving {
-        expected: usize,
-        time_token: Option<[u8; TIME_TOKEN_LEN]>,
-        done: Vec<Vec<u8>>,
-        /// The delta being received: its announced total and the bytes so far.
-        current: Option<(usize, Vec<u8>)>,
-        /// Sum of announced totals so far (bounded by [`MAX_SYNC_BYTES`]).
-        announced: usize,
-    },
-    /// Completed or failed: every further message is refused.
-    Finished,
-}
-
-/// The lock's side of the sync upload: feed it each phone message after Hello; it stages the deltas
-/// within the limits and returns them when SyncEnd completes a well-formed sync.
-///
-/// Any error (a message out of place, a chunk out of order, overlapping or beyond its total, too many
-/// deltas, a total over the limits, SyncEnd before every delta is complete) drops everything staged and
-/// finishes the receiver: later messages get [`ProtocolError::SessionFinished`]. The connection SHOULD be
-/// closed. A completed sync also finishes the receiver.
-#[derive(Debug)]
-pub struct SyncReceiver {
-    state: ReceiverState,
-}
-
-impl Default for SyncReceiver {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl SyncReceiver {
-    /// A receiver waiting for SyncBegin.
-    pub fn new() -> Self {
-        SyncReceiver { state: ReceiverState::Idle }
-    }
-
-    /// Bytes currently allocated for staged deltas (never above [`MAX_SYNC_BYTES`]).
-    pub fn staged_capacity(&self) -> usize {
-        match &self.state {
-            ReceiverState::Receiving { done, current, .. } => {
-                done.iter().map(Vec::capacity).sum::<usize>()
-                    + current.as_ref().map_or(0, |(_, b)| b.capacity())
-            }
-            _ => 0,
-        }
-    }
-
-    /// Whether the receiver is done (completed or failed).
-    pub fn is_finished(&self) -> bool {
-        matches!(self.state, ReceiverState::Finished)
-    }
-
-    /// Handles one phone message. `Ok(None)`: accepted, more to come. `Ok(Some(_))`: SyncEnd completed a
-    /// well-formed sync. `Err(_)`: refused; the receiver is finished and holds nothing.
-    pub fn handle(&mut self, message: &[u8]) -> Result<Option<SyncInbound>, ProtocolError> {
-        let result = self.step(message);
-        if result.is_err() {
-            self.state = ReceiverState::Finished;
-        }
-        result
-    }
-
-    fn step(&mut self, message: &[u8]) -> Result<Option<SyncInbound>, ProtocolError> {
-        if message.is_empty() || message.len() > MAX_MESSAGE {
-            return Err(ProtocolError::MessageSize(message.len()));
-        }
-        let ty = message[0];
-        let body = &message[1..];
-        match (&mut self.state, ty) {
-            (ReceiverState::Finished, _) => Err(ProtocolError::SessionFinished),
-            (ReceiverState::Idle, TYPE_SYNC_BEGIN) => {
-                let (count, has_token, rest) = match body {
-                    [count, has_token, rest @ ..] => (usize::from(*count), *has_token, rest),
-                    _ => return Err(malformed("SyncBegin")),
-                };
-                if count > MAX_DELTAS_PER_SYNC {
-                    return Err(malformed("delta count"));
-                }
-                let time_token = match (bool_byte(has_token, "SyncBegin time token flag")?, rest.len()) {
-                    (false, 0) => None,
-                    (true, TIME_TOKEN_LEN) => {
-                        let mut t = [0u8; TIME_TOKEN_LEN];
-                        t.copy_from_slice(rest);
-                        Some(t)
-                    }
-                    _ => return Err(malformed("SyncBegin length")),
-                };
-                self.state = ReceiverState::Receiving {
-                    expected: count,
-                    time_token,
-                    done: Vec::new(),
-                    current: None,
-                    announced: 0,
-                };
-                Ok(None)
-            }
-            (ReceiverState::Receiving { expected, done, current, announced, .. }, TYPE_DELTA_CHUNK) => {
-                let (index, total, offset, data) = match body {
-                    [index, rest @ ..] if rest.len() > 8 => (
-                        usize::from(*index),
-                        u32_at(rest, 0).ok_or(malformed("DeltaChunk"))?,
-                        u32_at(rest, 4).ok_or(malformed("DeltaChunk"))?,
-                        &rest[8..],
-                    ),
-                    _ => return Err(malformed("DeltaChunk")),
-                };
-                let total = usize::try_from(total).map_err(|_| malformed("delta total length"))?;
-                let offset = usize::try_from(offset).map_err(|_| malformed("chunk offset"))?;
-                // Deltas arrive one after the other: this chunk belongs to the delta in progress, or starts
-                // the next one.
-                if index != done.len() || index >= *expected {
-                    return Err(malformed("delta index"));
-                }
-                match current {
-                    None => {
-                        if offset != 0 {
-                            return Err(malformed("chunk offset"));
-                        }
-                        if total == 0 || total > MAX_DELTA_LEN {
-                            return Err(malformed("delta total length"));
-                        }
-                        let budget = announced.checked_add(total).filter(|t| *t <= MAX_SYNC_BYTES);
-                        *announced = budget.ok_or(malformed("sync total length"))?;
-                        *current = Some((total, Vec::new()));
-                    }
-                    Some((t, buf)) => {
-                        if total != *t {
-                            return Err(malformed("delta total length"));
-                        }
-                        if offset != buf.len() {
-                            return Err(malformed("chunk offset"));
-                        }
-                    }
-                }
-                let Some((t, buf)) = current.as_mut() else {
-                    return Err(malformed("DeltaChunk"));
-                };
-                if data.len() > *t - buf.len() {
-                    return Err(malformed("chunk beyond total length"));
-                }
-                buf.reserve_exact(data.len());
-                buf.extend_from_slice(data);
-                if buf.len() == *t
-                    && let Some((_, full)) = current.take()
-                {
-                    done.push(full);
-                }
-                Ok(None)
-            }
-            (ReceiverState::Receiving { expected, done, current, time_token, .. }, TYPE_SYNC_END) => {
-                if !body.is_empty() {
-                    return Err(malformed("SyncEnd length"));
-                }
-                if current.is_some() || done.len() != *expected {
-                    return Err(malformed("SyncEnd before every delta is complete"));
-                }
-                let inbound = SyncInbound { deltas: core::mem::take(done), time_token: *time_token };
-                self.state = ReceiverState::Finished;
-                Ok(Some(inbound))
-            }
-            (_, got) => Err(ProtocolError::UnexpectedMessage { got }),
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Lock → phone: SyncReport, LogRequest, LogBatch
 // ---------------------------------------------------------------------------------------------------------
@@ -390,7 +203,7 @@ pub enum DeltaOutcome {
 }
 
 /// Checks the structure of a sealed batch (without the key): `2 + 64 n + 16` bytes, `n` ≤ the limit.
-fn check_sealed_len(sealed: &[u8]) -> Result<(), ProtocolError> {
+pub(super) fn check_sealed_len(sealed: &[u8]) -> Result<(), ProtocolError> {
     let n = sealed.len();
     if !(SEALED_BATCH_MIN..=SEALED_BATCH_MAX).contains(&n)
         || !(n - SEALED_BATCH_MIN).is_multiple_of(ENTRY_LEN)
@@ -549,102 +362,3 @@ impl LogBatch {
         }
     }
 }
-
-// ---------------------------------------------------------------------------------------------------------
-// Sealed log batches
-// ---------------------------------------------------------------------------------------------------------
-
-/// Checks the hello is 39 well-formed bytes naming `lock_id`.
-fn check_hello(lock_id: &[u8; 16], hello: &[u8]) -> Result<(), ProtocolError> {
-    if hello.len() != HELLO_LEN {
-        return Err(malformed("hello length"));
-    }
-    let parsed = Hello::decode(hello)?;
-    if !crypto::ct_eq(&parsed.lock_id, lock_id) {
-        return Err(ProtocolError::WrongLock);
-    }
-    Ok(())
-}
-
-/// The batch key: `HKDF-SHA256(salt = hello, ikm = log_key, info = "latchkey/log-upload/v1" || lock_id)`,
-/// 16 bytes. Exposed for test vectors and the backend; the hello must be 39 bytes naming `lock_id`.
-pub fn log_batch_key(
-    log_key: &[u8; 32],
-    lock_id: &[u8; 16],
-    hello: &[u8],
-) -> Result<[u8; AEAD_KEY_LEN], ProtocolError> {
-    check_hello(lock_id, hello)?;
-    let mut key = [0u8; AEAD_KEY_LEN];
-    crypto::hkdf_sha256(hello, log_key, &[LOG_UPLOAD_LABEL, lock_id], &mut key)?;
-    Ok(key)
-}
-
-fn batch_cipher_parts(batch_index: u32, hello: &[u8]) -> ([u8; 12], Vec<u8>) {
-    let mut nonce = [0u8; 12];
-    nonce[0] = LOG_UPLOAD_DIRECTION;
-    nonce[4..].copy_from_slice(&u64::from(batch_index).to_be_bytes());
-    let mut aad = Vec::with_capacity(hello.len() + 4);
-    aad.extend_from_slice(hello);
-    aad.extend_from_slice(&batch_index.to_be_bytes());
-    (nonce, aad)
-}
-
-/// Seals up to [`MAX_LOG_ENTRIES_PER_BATCH`] entries for the backend: AES-128-GCM under
-/// [`log_batch_key`], nonce `0x03 || 00 00 00 || batch_index u64`, AAD `hello || batch_index u32`,
-/// plaintext `entry_count u16 || entries (64 bytes each)`. The lock MUST seal each batch index at most
-/// once per connection (the key is per hello), so a nonce never covers two different plaintexts.
-pub fn seal_log_batch(
-    log_key: &[u8; 32],
-    lock_id: &[u8; 16],
-    hello: &[u8],
-    batch_index: u32,
-    entries: &[Entry],
-) -> Result<Vec<u8>, ProtocolError> {
-    if entries.len() > MAX_LOG_ENTRIES_PER_BATCH {
-        return Err(malformed("log batch entry count"));
-    }
-    let mut key = log_batch_key(log_key, lock_id, hello)?;
-    let cipher = Aes128Gcm::new(&key.into());
-    key.zeroize();
-    let (nonce, aad) = batch_cipher_parts(batch_index, hello);
-    let mut plaintext = Vec::with_capacity(2 + entries.len() * ENTRY_LEN);
-    // entries.len() <= 56 fits a u16.
-    plaintext.extend_from_slice(&u16::try_from(entries.len()).unwrap_or(u16::MAX).to_be_bytes());
-    for e in entries {
-        plaintext.extend_from_slice(&e.encode());
-    }
-    cipher
-        .encrypt(&Nonce::from(nonce), Payload { msg: &plaintext, aad: &aad })
-        .map_err(|_| malformed("AEAD plaintext length"))
-}
-
-/// Opens a sealed batch (the backend, or a test): authenticates it for this log key, lock, hello and
-/// batch index, then parses the entries. Does not verify the entry chain: that is
-/// `eventlog::verify_chain`'s job, against what the backend already holds.
-pub fn open_log_batch(
-    log_key: &[u8; 32],
-    lock_id: &[u8; 16],
-    hello: &[u8],
-    batch_index: u32,
-    sealed: &[u8],
-) -> Result<Vec<Entry>, ProtocolError> {
-    check_sealed_len(sealed)?;
-    let mut key = log_batch_key(log_key, lock_id, hello)?;
-    let cipher = Aes128Gcm::new(&key.into());
-    key.zeroize();
-    let (nonce, aad) = batch_cipher_parts(batch_index, hello);
-    let plaintext = cipher
-        .decrypt(&Nonce::from(nonce), Payload { msg: sealed, aad: &aad })
-        .map_err(|_| ProtocolError::DecryptFailed)?;
-    let (count, body) = match plaintext.as_slice() {
-        [a, b, body @ ..] => (usize::from(u16::from_be_bytes([*a, *b])), body),
-        _ => return Err(malformed("log batch")),
-    };
-    if count > MAX_LOG_ENTRIES_PER_BATCH || body.len() != count * ENTRY_LEN {
-        return Err(malformed("log batch entry count"));
-    }
-    body.chunks_exact(ENTRY_LEN).map(|c| Entry::decode(c).map_err(|_| malformed("log entry"))).collect()
-}
-
-#[cfg(test)]
-mod tests;

@@ -2,9 +2,10 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::*;
-use crate::eventlog::{EventKind, EventLog, Record};
-use crate::sync::TIME_TOKEN_LEN;
-use crate::unlock::{Hello, TimeStatus};
+use crate::ProtocolError;
+use crate::eventlog::{ENTRY_LEN, Entry, EventKind, EventLog, Record};
+use crate::framing::MAX_MESSAGE;
+use crate::unlock::{HELLO_LEN, Hello, TimeStatus};
 
 const LOCK_ID: [u8; 16] = [0x11; 16];
 const LOG_KEY: [u8; 32] = [0x22; 32];
