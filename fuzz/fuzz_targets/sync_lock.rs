@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(inbound.deltas.len() <= MAX_DELTAS_PER_SYNC);
                 assert!(inbound.deltas.iter().all(|d| !d.is_empty() && d.len() <= MAX_DELTA_LEN));
                 assert!(inbound.deltas.iter().map(Vec::len).sum::<usize>() <= MAX_SYNC_BYTES);
-                let again = sync_messages(&inbound.deltas, inbound.time_token.as_ref())
+                let again = sync_messages(&inbound.deltas, inbound.time_token.as_ref(), &inbound.phone_key)
                     .expect("what the lock accepted, the phone can send");
                 let mut rx2 = SyncReceiver::new();
                 let mut out = None;

@@ -9,11 +9,11 @@
 //! ```text
 //! 0x10 SyncBegin   phone→lock  delta_count u8 || has_time_token u8 || [time token (84)]
 //! 0x11 DeltaChunk  phone→lock  delta_index u8 || total_len u32 || offset u32 || data
-//! 0x12 SyncEnd     phone→lock  (no body)
-//! 0x13 SyncReport  lock→phone  last_applied_seq u64 || lock_time u32 || time_status u8 || battery u8
-//!                              || outcome_count u8 || outcomes || more_logs u8 || sealed batch 0
+//! 0x12 SyncEnd     phone→lock  phone_eph_pub(33)
+//! 0x13 SyncReport  lock→phone  AEAD_sync{last_applied_seq u64 || lock_time u32 || time_status u8 || battery u8
+//!                              || outcome_count u8 || outcomes || more_logs u8 || sealed batch 0}
 //! 0x14 LogRequest  phone→lock  batch_index u32
-//! 0x15 LogBatch    lock→phone  more_logs u8 || sealed batch
+//! 0x15 LogBatch    lock→phone  AEAD_sync{more_logs u8 || sealed batch}
 //! ```
 //!
 //! No I/O, no clock, no randomness. Every decoder is total (never panics) and checks lengths before it
@@ -22,7 +22,7 @@
 use alloc::vec::Vec;
 
 use crate::ProtocolError;
-use crate::crypto::TAG_LEN;
+use crate::crypto::{PUBLIC_KEY_LEN, PublicKey, TAG_LEN};
 use crate::eventlog::ENTRY_LEN;
 use crate::framing::MAX_MESSAGE;
 use crate::unlock::TimeStatus;
@@ -44,8 +44,9 @@ pub const TYPE_LOG_BATCH: u8 = 0x15;
 
 /// Most deltas one sync carries.
 pub const MAX_DELTAS_PER_SYNC: usize = 16;
-/// Most event-log entries in one sealed batch: a full report (header with 16 outcomes) plus a full sealed
-/// batch is 177 + 18 + 56 × 64 = 3779 bytes, within [`MAX_MESSAGE`].
+/// Most event-log entries in one sealed batch: a full report (type, 176 bytes of header with 16 outcomes,
+/// a full sealed batch of 18 + 56 × 64 bytes, the channel's tag) is 1 + 176 + 3602 + 16 = 3795 bytes, within
+/// [`MAX_MESSAGE`].
 pub const MAX_LOG_ENTRIES_PER_BATCH: usize = 56;
 /// Most delta bytes (sum of announced `total_len`) one sync may stage at the lock: 1 MiB. One delta may
 /// still be up to [`MAX_DELTA_LEN`] (512 KiB); the lock never holds more than this in total.
@@ -54,6 +55,10 @@ pub const MAX_SYNC_BYTES: usize = 2 * MAX_DELTA_LEN;
 pub const CHUNK_HEADER_LEN: usize = 1 + 1 + 4 + 4;
 /// Most data bytes in one DeltaChunk.
 pub const MAX_CHUNK_DATA: usize = MAX_MESSAGE - CHUNK_HEADER_LEN;
+/// Length of SyncEnd: the type and the phone's ephemeral public key (compressed).
+pub const SYNC_END_LEN: usize = 1 + PUBLIC_KEY_LEN;
+/// Largest SyncReport plaintext: so that the sealed message (type, plaintext, tag) fits [`MAX_MESSAGE`].
+pub const MAX_REPORT_PLAINTEXT: usize = MAX_MESSAGE - 1 - TAG_LEN;
 /// Smallest sealed batch: entry_count u16 and the tag (zero entries).
 pub const SEALED_BATCH_MIN: usize = 2 + TAG_LEN;
 /// Largest sealed batch.
@@ -136,12 +141,14 @@ fn time_status_from_byte(b: u8) -> Result<TimeStatus, ProtocolError> {
 // ---------------------------------------------------------------------------------------------------------
 
 /// Builds the phone's messages for one sync: SyncBegin, the DeltaChunks of each delta in order (each
-/// message at most [`MAX_MESSAGE`] bytes), SyncEnd. Refuses more than [`MAX_DELTAS_PER_SYNC`] deltas, an
+/// message at most [`MAX_MESSAGE`] bytes), SyncEnd carrying `phone_key` (the phone's fresh ephemeral key for
+/// the [`SyncChannel`](super::SyncChannel)). Refuses more than [`MAX_DELTAS_PER_SYNC`] deltas, an
 /// empty delta or one over [`MAX_DELTA_LEN`], and a total over [`MAX_SYNC_BYTES`]: what the lock would
 /// refuse is never built. The deltas are carried as opaque bytes (the lock verifies them).
 pub fn sync_messages(
     deltas: &[Vec<u8>],
     time_token: Option<&[u8; TIME_TOKEN_LEN]>,
+    phone_key: &PublicKey,
 ) -> Result<Vec<Vec<u8>>, ProtocolError> {
     if deltas.len() > MAX_DELTAS_PER_SYNC {
         return Err(malformed("delta count"));
@@ -183,7 +190,10 @@ pub fn sync_messages(
             offset += data.len();
         }
     }
-    out.push(alloc::vec![TYPE_SYNC_END]);
+    let mut end = Vec::with_capacity(SYNC_END_LEN);
+    end.push(TYPE_SYNC_END);
+    end.extend_from_slice(&phone_key.to_bytes());
+    out.push(end);
     Ok(out)
 }
 
@@ -213,8 +223,8 @@ pub(super) fn check_sealed_len(sealed: &[u8]) -> Result<(), ProtocolError> {
     Ok(())
 }
 
-/// The lock's answer to SyncEnd (`0x13`): its state after applying, and the first sealed log batch
-/// (batch index 0).
+/// The lock's answer to SyncEnd (`0x13`, sealed by the sync channel): its state after applying, and the
+/// first sealed log batch (batch index 0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncReport {
     /// The lock's last applied delta seq after this sync.
@@ -229,17 +239,19 @@ pub struct SyncReport {
     pub outcomes: Vec<(u64, DeltaOutcome)>,
     /// More log batches are waiting (ask with [`log_request`] for batch 1, 2, …).
     pub more_logs: bool,
-    /// Sealed log batch 0 (see [`seal_log_batch`]).
+    /// Sealed log batch 0 (see [`seal_log_batch`](super::seal_log_batch)).
     pub sealed_logs: Vec<u8>,
 }
 
 impl SyncReport {
-    /// The wire bytes. Encodes at most [`MAX_DELTAS_PER_SYNC`] outcomes (a lock never has more); the
-    /// lock seals `sealed_logs` with [`seal_log_batch`], so it fits. [`SyncReport::decode`] checks both.
-    pub fn encode(&self) -> Vec<u8> {
+    /// The report's plaintext, which [`SyncChannel::seal_report`](super::SyncChannel::seal_report) seals
+    /// into the `0x13` message: `last_applied_seq u64 || lock_time u32 || time_status u8 || battery u8 ||
+    /// outcome_count u8 || outcomes || more_logs u8 || sealed batch 0`. Encodes at most
+    /// [`MAX_DELTAS_PER_SYNC`] outcomes (a lock never has more); the lock seals `sealed_logs` with
+    /// [`seal_log_batch`](super::seal_log_batch), so it fits. [`SyncReport::decode_plaintext`] checks both.
+    pub fn encode_plaintext(&self) -> Vec<u8> {
         let outcomes = &self.outcomes[..self.outcomes.len().min(MAX_DELTAS_PER_SYNC)];
-        let mut out = Vec::with_capacity(17 + outcomes.len() * 10 + 1 + self.sealed_logs.len());
-        out.push(TYPE_SYNC_REPORT);
+        let mut out = Vec::with_capacity(16 + outcomes.len() * 10 + 1 + self.sealed_logs.len());
         out.extend_from_slice(&self.last_applied_seq.to_be_bytes());
         out.extend_from_slice(&self.lock_time.to_be_bytes());
         out.push(self.time_status.byte());
@@ -262,25 +274,22 @@ impl SyncReport {
         out
     }
 
-    /// Parses a report, refusing a wrong type, more than [`MAX_DELTAS_PER_SYNC`] outcomes, unknown outcome
-    /// or flag bytes, a message over [`MAX_MESSAGE`] and a sealed batch of impossible length.
-    pub fn decode(bytes: &[u8]) -> Result<SyncReport, ProtocolError> {
-        if bytes.is_empty() || bytes.len() > MAX_MESSAGE {
+    /// Parses a report's plaintext, refusing more than [`MAX_DELTAS_PER_SYNC`] outcomes, unknown outcome or
+    /// flag bytes, more than [`MAX_REPORT_PLAINTEXT`] bytes and a sealed batch of impossible length.
+    pub fn decode_plaintext(bytes: &[u8]) -> Result<SyncReport, ProtocolError> {
+        if bytes.len() > MAX_REPORT_PLAINTEXT {
             return Err(ProtocolError::MessageSize(bytes.len()));
         }
-        if bytes[0] != TYPE_SYNC_REPORT {
-            return Err(ProtocolError::UnexpectedMessage { got: bytes[0] });
-        }
         let short = || malformed("SyncReport");
-        let last_applied_seq = u64_at(bytes, 1).ok_or_else(short)?;
-        let lock_time = u32_at(bytes, 9).ok_or_else(short)?;
-        let time_status = time_status_from_byte(*bytes.get(13).ok_or_else(short)?)?;
-        let battery_percent = *bytes.get(14).ok_or_else(short)?;
-        let count = usize::from(*bytes.get(15).ok_or_else(short)?);
+        let last_applied_seq = u64_at(bytes, 0).ok_or_else(short)?;
+        let lock_time = u32_at(bytes, 8).ok_or_else(short)?;
+        let time_status = time_status_from_byte(*bytes.get(12).ok_or_else(short)?)?;
+        let battery_percent = *bytes.get(13).ok_or_else(short)?;
+        let count = usize::from(*bytes.get(14).ok_or_else(short)?);
         if count > MAX_DELTAS_PER_SYNC {
             return Err(malformed("SyncReport outcome count"));
         }
-        let mut at = 16usize;
+        let mut at = 15usize;
         let mut outcomes = Vec::with_capacity(count);
         for _ in 0..count {
             let seq = u64_at(bytes, at).ok_or_else(short)?;
@@ -329,36 +338,34 @@ pub fn decode_log_request(bytes: &[u8]) -> Result<u32, ProtocolError> {
     }
 }
 
-/// LogBatch (`0x15 || more_logs u8 || sealed batch`): the lock's answer to a LogRequest.
+/// LogBatch (`0x15`, sealed by the sync channel): the lock's answer to a LogRequest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogBatch {
     /// More batches wait after this one.
     pub more_logs: bool,
-    /// The sealed batch (see [`seal_log_batch`]).
+    /// The sealed batch (see [`seal_log_batch`](super::seal_log_batch)).
     pub sealed_logs: Vec<u8>,
 }
 
 impl LogBatch {
-    /// The wire bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(2 + self.sealed_logs.len());
-        out.push(TYPE_LOG_BATCH);
+    /// The batch's plaintext, which [`SyncChannel::seal_log_batch`](super::SyncChannel::seal_log_batch_message)
+    /// seals into the `0x15` message: `more_logs u8 || sealed batch`.
+    pub fn encode_plaintext(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + self.sealed_logs.len());
         out.push(u8::from(self.more_logs));
         out.extend_from_slice(&self.sealed_logs);
         out
     }
 
-    /// Parses a LogBatch, refusing a wrong type, a bad flag and a sealed batch of impossible length.
-    pub fn decode(bytes: &[u8]) -> Result<LogBatch, ProtocolError> {
+    /// Parses a LogBatch plaintext, refusing a bad flag and a sealed batch of impossible length.
+    pub fn decode_plaintext(bytes: &[u8]) -> Result<LogBatch, ProtocolError> {
         match bytes {
-            [] => Err(ProtocolError::MessageSize(0)),
-            [TYPE_LOG_BATCH, more, sealed @ ..] => {
+            [more, sealed @ ..] => {
                 let more_logs = bool_byte(*more, "LogBatch more_logs")?;
                 check_sealed_len(sealed)?;
                 Ok(LogBatch { more_logs, sealed_logs: sealed.to_vec() })
             }
-            [TYPE_LOG_BATCH, ..] => Err(malformed("LogBatch")),
-            [got, ..] => Err(ProtocolError::UnexpectedMessage { got: *got }),
+            [] => Err(malformed("LogBatch")),
         }
     }
 }

@@ -4,7 +4,8 @@
 //! replay them, and carries the lock's event log back sealed so it cannot read it. Modules:
 //! `delta` (the signed, sequenced change set and its entries), `time` (time tokens and the lock clock),
 //! `state` (the lock's synced state and how a delta applies to it), `messages` (the sync exchange's wire
-//! messages), `session` (the lock's receiver of a sync upload), `log_batch` (sealed log batches).
+//! messages), `session` (the lock's receiver of a sync upload), `channel` (the lock → phone messages sealed
+//! under a key only the real lock derives), `log_batch` (log batches sealed for the backend).
 //! Everything is re-exported here. `docs/protocol.md` §23 and §24 are normative.
 //!
 //! No I/O, no clock, no randomness. Every decoder is total (never panics) and checks lengths before it
@@ -12,6 +13,7 @@
 
 use core::fmt;
 
+mod channel;
 mod delta;
 mod log_batch;
 mod messages;
@@ -24,6 +26,7 @@ mod session_tests;
 #[cfg(test)]
 mod tests;
 
+pub use channel::{SYNC_LABEL, SyncChannel, sync_channel_key};
 pub use delta::{
     DELTA_DOMAIN, DELTA_VERSION, Delta, DeltaKind, Entry, HEADER_LEN, LogAck, MAX_DELTA_LEN, MAX_ENTRIES,
     Window,
@@ -31,9 +34,9 @@ pub use delta::{
 pub use log_batch::{LOG_UPLOAD_DIRECTION, LOG_UPLOAD_LABEL, log_batch_key, open_log_batch, seal_log_batch};
 pub use messages::{
     CHUNK_HEADER_LEN, DeltaOutcome, LogBatch, MAX_CHUNK_DATA, MAX_DELTAS_PER_SYNC, MAX_LOG_ENTRIES_PER_BATCH,
-    MAX_SYNC_BYTES, SEALED_BATCH_MAX, SEALED_BATCH_MIN, SyncReport, TYPE_DELTA_CHUNK, TYPE_LOG_BATCH,
-    TYPE_LOG_REQUEST, TYPE_SYNC_BEGIN, TYPE_SYNC_END, TYPE_SYNC_REPORT, decode_log_request, log_request,
-    message_type, refusal, refusal_reason, sync_messages,
+    MAX_REPORT_PLAINTEXT, MAX_SYNC_BYTES, SEALED_BATCH_MAX, SEALED_BATCH_MIN, SYNC_END_LEN, SyncReport,
+    TYPE_DELTA_CHUNK, TYPE_LOG_BATCH, TYPE_LOG_REQUEST, TYPE_SYNC_BEGIN, TYPE_SYNC_END, TYPE_SYNC_REPORT,
+    decode_log_request, log_request, message_type, refusal, refusal_reason, sync_messages,
 };
 pub use session::{SyncInbound, SyncReceiver};
 pub use state::{Applied, LockSyncState, MAX_ACCESS, MAX_REVOKED};

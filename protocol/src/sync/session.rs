@@ -5,6 +5,7 @@
 use alloc::vec::Vec;
 
 use crate::ProtocolError;
+use crate::crypto::{PUBLIC_KEY_LEN, PublicKey};
 use crate::framing::MAX_MESSAGE;
 
 use super::messages::{
@@ -21,6 +22,9 @@ pub struct SyncInbound {
     pub deltas: Vec<Vec<u8>>,
     /// The time token bytes, if any; decode with `sync::TimeToken::decode`.
     pub time_token: Option<[u8; TIME_TOKEN_LEN]>,
+    /// The phone's ephemeral key from SyncEnd (a valid P-256 point): the lock answers through a
+    /// [`SyncChannel::lock`](super::SyncChannel::lock) keyed with it.
+    pub phone_key: PublicKey,
 }
 
 #[derive(Debug)]
@@ -179,13 +183,15 @@ impl SyncReceiver {
                 Ok(None)
             }
             (ReceiverState::Receiving { expected, done, current, time_token, .. }, TYPE_SYNC_END) => {
-                if !body.is_empty() {
+                if body.len() != PUBLIC_KEY_LEN {
                     return Err(malformed("SyncEnd length"));
                 }
+                let phone_key = PublicKey::from_bytes(body).map_err(|_| malformed("SyncEnd phone key"))?;
                 if current.is_some() || done.len() != *expected {
                     return Err(malformed("SyncEnd before every delta is complete"));
                 }
-                let inbound = SyncInbound { deltas: core::mem::take(done), time_token: *time_token };
+                let inbound =
+                    SyncInbound { deltas: core::mem::take(done), time_token: *time_token, phone_key };
                 self.state = ReceiverState::Finished;
                 Ok(Some(inbound))
             }
