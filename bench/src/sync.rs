@@ -2,9 +2,11 @@
 //! decode, verify and apply it (`Delta::decode` + `LockSyncState::apply`), then how that cost grows with the
 //! number of changes and with the size of the list already on the lock.
 
-use latchkey_protocol::crypto::SigningKey;
-use latchkey_protocol::sync::{Delta, DeltaKind, Entry, LockSyncState, Window};
-use latchkey_protocol::sync_session::sync_messages;
+use latchkey_protocol::crypto::{DhSecret, SigningKey};
+use latchkey_protocol::sync::{
+    Delta, DeltaKind, DeltaOutcome, Entry, LockSyncState, SyncChannel, SyncReport, Window, sync_messages,
+};
+use latchkey_protocol::unlock::{Hello, TimeStatus};
 
 use crate::cpu::user_id;
 use crate::{Effort, Figures, median, timed, us};
@@ -53,7 +55,8 @@ pub fn measure(effort: Effort, figures: &mut Figures) -> Result<(), String> {
     let key = backend();
     let entries = 10_000u32;
     let delta = Delta::sign(DeltaKind::Incremental, LOCK, 2, adds(1_000_000, entries), &key).encode();
-    let carried: usize = sync_messages(std::slice::from_ref(&delta), None)
+    let phone = DhSecret::from_bytes(&[0x0e; 32]).map_err(|e| e.to_string())?;
+    let carried: usize = sync_messages(std::slice::from_ref(&delta), None, &phone.public_key())
         .map_err(|e| e.to_string())?
         .iter()
         .map(Vec::len)
@@ -81,5 +84,49 @@ pub fn measure(effort: Effort, figures: &mut Figures) -> Result<(), String> {
         let took = apply_time(&holding(size), &ten, effort.pick(9, 51));
         figures.insert(format!("sync_apply_10_changes_us_list_{size}"), us(took));
     }
+    channel(effort, &phone, figures)
+}
+
+/// The sync channel: the lock's ECDH, key derivation and sealing of a report with 16 outcomes and a full
+/// log batch (`sync_channel_lock_us`), and the phone's ECDH and opening of it (`sync_channel_phone_us`).
+fn channel(effort: Effort, phone: &DhSecret, figures: &mut Figures) -> Result<(), String> {
+    let lock = DhSecret::from_bytes(&[0x5a; 32]).map_err(|e| e.to_string())?;
+    let hello = Hello {
+        version: 1,
+        lock_id: LOCK,
+        challenge: [9; 16],
+        lock_time: 1_781_000_000,
+        time_status: TimeStatus::Synced,
+    }
+    .encode();
+    let report = SyncReport {
+        last_applied_seq: 16,
+        lock_time: 1_781_000_000,
+        time_status: TimeStatus::Synced,
+        battery_percent: 80,
+        outcomes: (1..=16).map(|seq| (seq, DeltaOutcome::Applied)).collect(),
+        more_logs: true,
+        sealed_logs: vec![0; latchkey_protocol::sync::SEALED_BATCH_MAX],
+    };
+    let reps = effort.pick(9, 51);
+    let sealed = SyncChannel::lock(&lock, &phone.public_key(), &LOCK, &hello)
+        .and_then(|channel| channel.seal_report(&report))
+        .map_err(|e| e.to_string())?;
+    let lock_side = median(reps, || {
+        timed(|| {
+            SyncChannel::lock(&lock, &phone.public_key(), &LOCK, &hello).and_then(|c| c.seal_report(&report))
+        })
+        .1
+    });
+    let phone_side = median(reps, || {
+        let (opened, took) = timed(|| {
+            SyncChannel::phone(phone, &lock.public_key(), &LOCK, &hello).and_then(|c| c.open_report(&sealed))
+        });
+        assert!(opened.is_ok(), "the report opens");
+        took
+    });
+    figures.insert("sync_channel_lock_us".into(), us(lock_side));
+    figures.insert("sync_channel_phone_us".into(), us(phone_side));
+    figures.insert("sync_report_max_bytes".into(), sealed.len() as f64);
     Ok(())
 }

@@ -10,7 +10,7 @@
 
 use latchkey_fuzz::messages;
 use latchkey_protocol::sync::MAX_DELTA_LEN;
-use latchkey_protocol::sync_session::{
+use latchkey_protocol::sync::{
     MAX_DELTAS_PER_SYNC, MAX_SYNC_BYTES, SyncReceiver, decode_log_request, log_request, sync_messages,
 };
 use libfuzzer_sys::fuzz_target;
@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(inbound.deltas.len() <= MAX_DELTAS_PER_SYNC);
                 assert!(inbound.deltas.iter().all(|d| !d.is_empty() && d.len() <= MAX_DELTA_LEN));
                 assert!(inbound.deltas.iter().map(Vec::len).sum::<usize>() <= MAX_SYNC_BYTES);
-                let again = sync_messages(&inbound.deltas, inbound.time_token.as_ref())
+                let again = sync_messages(&inbound.deltas, inbound.time_token.as_ref(), &inbound.phone_key)
                     .expect("what the lock accepted, the phone can send");
                 let mut rx2 = SyncReceiver::new();
                 let mut out = None;

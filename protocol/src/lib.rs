@@ -27,7 +27,6 @@ pub mod framing;
 pub mod gatt;
 pub mod keypad;
 pub mod sync;
-pub mod sync_session;
 pub mod unlock;
 
 pub use error::ProtocolError;

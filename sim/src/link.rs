@@ -156,13 +156,11 @@ impl Transport for MemoryTransport {
         if !(MIN_MTU..=MAX_MTU).contains(&model.mtu) {
             return Err(TransportError::Other(format!("MTU {} is outside 23..=517", model.mtu)));
         }
-        let lock = self
+        let connection = self
             .registry
-            .get(lock_id)
+            .connect(lock_id, model.mtu)
             .map_err(|error| TransportError::Other(error.to_string()))?
             .ok_or(TransportError::NotInRange)?;
-        let connection =
-            LockConnection::new(lock, model.mtu).map_err(|error| TransportError::Other(error.to_string()))?;
         Ok(Box::new(MemoryLink {
             connection,
             model,

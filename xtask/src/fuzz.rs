@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use latchkey_protocol::framing;
-use latchkey_protocol::sync_session::{LogBatch, SyncReport, log_request, sync_messages};
+use latchkey_protocol::sync::{LogBatch, SyncReport, log_request, sync_messages};
 use latchkey_protocol::unlock::TimeStatus;
 use serde_json::Value;
 
@@ -289,7 +289,10 @@ fn write_seeds(dir: &Path) -> anyhow::Result<()> {
     let token = hex(&sync["outputs"]["time_token"]["encoded"])?;
     let token_array: [u8; 84] = token.clone().try_into().ok().context("a time token is 84 bytes")?;
     let sealed = hex(&session["outputs"]["sealed"])?;
-    let sync_msgs = sync_messages(&[snapshot.clone(), incremental.clone()], Some(&token_array))
+    let phone_key = latchkey_protocol::crypto::DhSecret::from_bytes(&[0x0e; 32])
+        .context("a fixed phone key")?
+        .public_key();
+    let sync_msgs = sync_messages(&[snapshot.clone(), incremental.clone()], Some(&token_array), &phone_key)
         .context("building sync messages from the vectors")?;
 
     let mut seeds: Vec<(&str, Vec<u8>)> = Vec::new();
@@ -324,10 +327,10 @@ fn write_seeds(dir: &Path) -> anyhow::Result<()> {
         more_logs: true,
         sealed_logs: sealed.clone(),
     };
-    seeds.push(("sync_phone", with_prefix(&[0], &report.encode())));
+    seeds.push(("sync_phone", with_prefix(&[0], &report.encode_plaintext())));
     seeds.push((
         "sync_phone",
-        with_prefix(&[1], &LogBatch { more_logs: false, sealed_logs: sealed.clone() }.encode()),
+        with_prefix(&[1], &LogBatch { more_logs: false, sealed_logs: sealed.clone() }.encode_plaintext()),
     ));
     seeds.push(("sync_phone", with_prefix(&[2], &sealed)));
     let chain: Vec<u8> = keypad["log_chain"]["entries"]

@@ -23,7 +23,7 @@ mod sync_tests;
 #[cfg(test)]
 mod tests;
 
-pub use latchkey_protocol::sync_session::{DeltaOutcome, SyncReport};
+pub use latchkey_protocol::sync::{DeltaOutcome, SyncReport};
 pub use latchkey_protocol::unlock::{AbortReason, Command, Path, PhoneTicket, TimeStatus};
 pub use signer::{Signer, SignerAdapter, SignerError, SoftwareSigner};
 pub use sync::{MAX_LOG_BATCHES, SyncFlowError, SyncOutcome, sync};

@@ -2,12 +2,16 @@
 //! batches up, on one connection, after the lock's `Hello` (docs/protocol.md §24).
 //!
 //! The phone is only a carrier: it cannot forge what goes down and cannot read what comes up. It keeps the
-//! lock's `Hello` bytes because the backend needs them to open the sealed batches. The lock's report is
-//! unauthenticated status; the authoritative record is the sealed log.
+//! lock's `Hello` bytes because the backend needs them to open the sealed batches. It believes the lock's
+//! report and log batches only when they open under the sync channel (ECDH of a fresh ephemeral key with the
+//! lock's static key from the backend): a device that merely advertises the lock's id cannot make the phone
+//! drop its pending deltas.
 
+use latchkey_protocol::ProtocolError;
+use latchkey_protocol::crypto::{DhSecret, PublicKey};
 use latchkey_protocol::sync::TIME_TOKEN_LEN;
-use latchkey_protocol::sync_session::{
-    LogBatch, SyncReport, TYPE_LOG_BATCH, TYPE_SYNC_REPORT, log_request, message_type, sync_messages,
+use latchkey_protocol::sync::{
+    SyncChannel, SyncReport, TYPE_LOG_BATCH, TYPE_SYNC_REPORT, log_request, message_type, sync_messages,
 };
 use latchkey_protocol::unlock::{AbortReason, Hello, TYPE_ABORT, VERSION};
 
@@ -24,7 +28,8 @@ pub const MAX_LOG_BATCHES: u32 = 64;
 pub struct SyncOutcome {
     /// The lock's `Hello` (39 bytes) of this connection: the backend needs it to open the sealed batches.
     pub hello: Vec<u8>,
-    /// The lock's report: what became of each delta, its clock, its battery (unauthenticated status).
+    /// The lock's report: what became of each delta, its clock, its battery (opened under the sync channel,
+    /// so the lock holding the lock's static key wrote it).
     pub report: SyncReport,
     /// Every sealed log batch fetched, with its index, in order: batch 0 (also in `report.sealed_logs`),
     /// then 1, 2, … Upload them with `hello`.
@@ -59,6 +64,10 @@ pub enum SyncFlowError {
         /// What went wrong, in words.
         what: String,
     },
+    /// The answer did not open under the sync channel: the device is not the lock the backend listed (an
+    /// impostor advertising its id) or the answer was tampered with. Nothing it said is believed.
+    #[error("the lock failed to prove it holds the lock's key (forged lock or tampered answer)")]
+    NotAuthenticated,
 }
 
 fn protocol(what: impl Into<String>) -> SyncFlowError {
@@ -75,21 +84,28 @@ impl From<FlowError> for SyncFlowError {
 }
 
 /// Carries `deltas` (in order, as the backend signed them) and an optional time token to the lock
-/// `lock_id`, then fetches its sealed log batches. The connection is always closed before returning.
+/// `lock_id` whose static public key is `lock_public_key` (33 bytes, from the backend's lock list), then
+/// fetches its sealed log batches. The connection is always closed before returning.
 ///
 /// The whole exchange is bounded by `timeouts.exchange`: pass a longer one when carrying large deltas
 /// over a small MTU.
 pub async fn sync(
     transport: &dyn Transport,
     lock_id: [u8; 16],
+    lock_public_key: &[u8],
     deltas: Vec<Vec<u8>>,
     time_token: Option<[u8; TIME_TOKEN_LEN]>,
     timeouts: &Timeouts,
 ) -> Result<SyncOutcome, SyncFlowError> {
-    let messages = sync_messages(&deltas, time_token.as_ref())
+    let lock_key = PublicKey::from_bytes(lock_public_key).map_err(|_| SyncFlowError::InvalidInput {
+        what: "the lock's public key is not a P-256 key".into(),
+    })?;
+    let ephemeral = super::unlock::ephemeral()
+        .map_err(|e| SyncFlowError::InvalidInput { what: format!("no ephemeral key: {e}") })?;
+    let messages = sync_messages(&deltas, time_token.as_ref(), &ephemeral.public_key())
         .map_err(|e| SyncFlowError::InvalidInput { what: e.to_string() })?;
     let mut exchange = Exchange::open(transport, lock_id, timeouts).await?;
-    let result = run(&mut exchange, lock_id, &messages).await;
+    let result = run(&mut exchange, lock_id, &lock_key, &ephemeral, &messages).await;
     let stats = exchange.close().await;
     result.map(|(hello, report, log_batches, logs_remaining)| SyncOutcome {
         hello,
@@ -105,6 +121,8 @@ type Carried = (Vec<u8>, SyncReport, Vec<(u32, Vec<u8>)>, bool);
 async fn run(
     exchange: &mut Exchange,
     lock_id: [u8; 16],
+    lock_key: &PublicKey,
+    ephemeral: &DhSecret,
     messages: &[Vec<u8>],
 ) -> Result<Carried, SyncFlowError> {
     let hello = exchange.receive("hello").await?;
@@ -116,13 +134,13 @@ async fn run(
     if parsed.lock_id != lock_id {
         return Err(protocol("another lock answered"));
     }
+    let channel = SyncChannel::phone(ephemeral, lock_key, &lock_id, &hello).map_err(opened)?;
     for message in messages {
         exchange.send(message).await?;
     }
     let answer = exchange.receive("sync report").await?;
     let report = match message_type(&answer) {
-        Some(TYPE_SYNC_REPORT) => SyncReport::decode(&answer)
-            .map_err(|e| protocol(format!("the lock's sync report was not understood ({e})")))?,
+        Some(TYPE_SYNC_REPORT) => channel.open_report(&answer).map_err(opened)?,
         _ => return Err(unexpected(&answer)),
     };
     let mut batches = vec![(0u32, report.sealed_logs.clone())];
@@ -133,14 +151,22 @@ async fn run(
         exchange.send(&log_request(index)).await?;
         let answer = exchange.receive("log batch").await?;
         let batch = match message_type(&answer) {
-            Some(TYPE_LOG_BATCH) => LogBatch::decode(&answer)
-                .map_err(|e| protocol(format!("the lock's log batch was not understood ({e})")))?,
+            Some(TYPE_LOG_BATCH) => channel.open_log_batch_message(index, &answer).map_err(opened)?,
             _ => return Err(unexpected(&answer)),
         };
         more = batch.more_logs;
         batches.push((index, batch.sealed_logs));
     }
     Ok((hello, report, batches, more))
+}
+
+/// An answer that did not open (or parse) under the sync channel.
+fn opened(error: ProtocolError) -> SyncFlowError {
+    match error {
+        ProtocolError::DecryptFailed => SyncFlowError::NotAuthenticated,
+        ProtocolError::WrongLock => protocol("another lock answered"),
+        other => protocol(format!("the lock's answer was not understood ({other})")),
+    }
 }
 
 fn unexpected(message: &[u8]) -> SyncFlowError {

@@ -256,6 +256,7 @@ fn the_flow_futures_are_send() {
     let timeouts = Timeouts::default();
     let unlocking = unlock(&lock, request(credential_with(|_| {}), None), &signer, &timeouts);
     assert_send(&unlocking);
-    let syncing = sync(&lock, LOCK_ID, Vec::new(), None, &timeouts);
+    let lock_key = super::fake::lock_static().public_key().to_bytes();
+    let syncing = sync(&lock, LOCK_ID, &lock_key, Vec::new(), None, &timeouts);
     assert_send(&syncing);
 }

@@ -191,7 +191,7 @@ fn from_protocol(e: ProtocolError, signer: &SignerAdapter<'_>) -> UnlockError {
 }
 
 /// A fresh ephemeral key from the operating system's random generator.
-fn ephemeral() -> Result<DhSecret, UnlockError> {
+pub(super) fn ephemeral() -> Result<DhSecret, UnlockError> {
     loop {
         let mut bytes = [0u8; SECRET_KEY_LEN];
         OsRng

@@ -46,6 +46,8 @@ pub use lock::Lock;
 pub use proximity::ProximitySettings;
 pub use sync::SyncSummary;
 
+pub use crate::store::QuarantinedLogs;
+
 use crate::api::{ApiConfig, ApiError, TokenSource, UserClient, UserSession};
 use crate::ble::{self, Command, LockKeys, Signer, Timeouts, Transport, UnlockError, UnlockRequest};
 use crate::model::{
@@ -275,6 +277,13 @@ impl DoorClient {
         self.inner.check()?;
         let _guard = self.inner.syncing.lock().await;
         self.inner.sync_locked(lock_id, true).await
+    }
+
+    /// The log uploads the backend refused for good (a 4xx), oldest first: they stay in the store, are never
+    /// sent again on their own and never hold up the uploads after them (see
+    /// [`SyncSummary::log_uploads_quarantined`]).
+    pub fn quarantined_log_uploads(&self) -> Result<Vec<QuarantinedLogs>, ClientError> {
+        Ok(self.inner.store.quarantined_logs()?)
     }
 
     /// The access log of a lock (the user's and their guests' entries, newest first). Needs the network.
@@ -521,15 +530,7 @@ impl Inner {
 
     async fn unlock_once(&self, lock_id: &str) -> Result<(), ClientError> {
         let (cached, view) = self.cached_view(lock_id)?;
-        let lock_public_key =
-            view.lock_public_key.as_deref().and_then(hex_array::<PUBLIC_KEY_LEN>).ok_or_else(|| {
-                ClientError::NoCredential {
-                lock_id: lock_id.to_owned(),
-                what_to_do:
-                    "the door has no activated lock yet: ask the building to activate it, then fetch_locks()"
-                        .into(),
-            }
-            })?;
+        let lock_public_key = lock_public_key(lock_id, &view)?;
         let credential = self.store.credential(lock_id)?.ok_or_else(|| ClientError::NoCredential {
             lock_id: lock_id.to_owned(),
             what_to_do:
@@ -578,4 +579,17 @@ impl Inner {
         }
         Ok(by_id)
     }
+}
+
+/// The lock's static public key from the cached lock view: the unlock encrypts to it and the sync believes
+/// only answers sealed under it. A door without an activated lock has none.
+fn lock_public_key(lock_id: &str, view: &LockView) -> Result<[u8; PUBLIC_KEY_LEN], ClientError> {
+    view.lock_public_key.as_deref().and_then(hex_array::<PUBLIC_KEY_LEN>).ok_or_else(|| {
+        ClientError::NoCredential {
+            lock_id: lock_id.to_owned(),
+            what_to_do:
+                "the door has no activated lock yet: ask the building to activate it, then fetch_locks()"
+                    .into(),
+        }
+    })
 }

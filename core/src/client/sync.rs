@@ -3,7 +3,7 @@
 //! before any upload; an upload leaves the outbox only once the backend answered.
 
 use latchkey_protocol::sync::{Delta, TIME_TOKEN_LEN};
-use latchkey_protocol::sync_session::{MAX_DELTAS_PER_SYNC, SEALED_BATCH_MAX};
+use latchkey_protocol::sync::{MAX_DELTAS_PER_SYNC, SEALED_BATCH_MAX};
 
 use super::{ClientError, Inner};
 use crate::ble::{self, DeltaOutcome, SyncFlowError, Timeouts};
@@ -32,6 +32,9 @@ pub struct SyncSummary {
     pub log_uploads_acknowledged: usize,
     /// Log uploads still queued (the backend could not be reached): the next sync or fetch sends them.
     pub log_uploads_pending: usize,
+    /// Log uploads the backend refused during this sync (a 4xx: bytes it will never accept as they are).
+    /// They are quarantined, kept in the store and never block the uploads after them.
+    pub log_uploads_quarantined: usize,
     /// The lock holds more logs than one sync fetches: sync again.
     pub more_logs_on_lock: bool,
 }
@@ -67,7 +70,9 @@ impl Inner {
         lock_id: &str,
         explicit: bool,
     ) -> Result<SyncSummary, ClientError> {
-        let (cached, _) = self.cached_view(lock_id)?;
+        let (cached, view) = self.cached_view(lock_id)?;
+        // The report is believed only when it opens under the lock's static key the backend listed.
+        let lock_public_key = super::lock_public_key(lock_id, &view)?;
         let mut summary = SyncSummary::default();
         let mut time_token = None;
         let mut last_issued = None;
@@ -85,12 +90,13 @@ impl Inner {
             }
         }
         let timeouts = if explicit { self.timeouts } else { passive_timeouts(&self.timeouts) };
+        let mut uploaded = LogUploads::default();
         // A lock behind by more deltas than one session carries (or the backend sends at once) gets several
         // sessions in a row, as long as each one makes progress (the time token goes with the first).
         for round in 1..=MAX_SESSIONS_PER_SYNC {
             let applied_before = summary.deltas_applied;
-            let carried =
-                self.carry_once(lock_id, cached.lock_id, time_token.take(), &timeouts, &mut summary);
+            let ble_lock = (cached.lock_id, &lock_public_key[..]);
+            let carried = self.carry_once(lock_id, ble_lock, time_token.take(), &timeouts, &mut summary);
             match carried.await {
                 Ok(()) => {}
                 Err(error) if round == 1 => return Err(error),
@@ -106,6 +112,9 @@ impl Inner {
                 break;
             }
             if !cached_more {
+                // The backend serves deltas after what the lock's authenticated log says it applied: give
+                // it this session's log first.
+                uploaded += self.upload_pending_logs(Some(lock_id)).await;
                 match self.fetch_sync_data(lock_id).await {
                     Ok((_, issued)) => last_issued = Some(issued),
                     Err(error) => {
@@ -116,9 +125,10 @@ impl Inner {
             }
             tracing::debug!(round, "more deltas wait for this lock: another session");
         }
-        let (acknowledged, left) = self.upload_pending_logs(Some(lock_id)).await;
-        summary.log_uploads_acknowledged = acknowledged;
-        summary.log_uploads_pending = left;
+        let uploads = uploaded + self.upload_pending_logs(Some(lock_id)).await;
+        summary.log_uploads_acknowledged = uploads.acknowledged;
+        summary.log_uploads_pending = uploads.left;
+        summary.log_uploads_quarantined = uploads.quarantined;
         Ok(summary)
     }
 
@@ -127,7 +137,7 @@ impl Inner {
     async fn carry_once(
         &self,
         lock_id: &str,
-        ble_lock_id: [u8; 16],
+        (ble_lock_id, lock_public_key): ([u8; 16], &[u8]),
         time_token: Option<[u8; TIME_TOKEN_LEN]>,
         timeouts: &Timeouts,
         summary: &mut SyncSummary,
@@ -135,7 +145,8 @@ impl Inner {
         let pending = self.store.pending_deltas(lock_id, MAX_DELTAS_PER_SYNC)?;
         summary.deltas_carried += pending.len();
         let deltas = pending.into_iter().map(|(_, delta)| delta).collect();
-        let outcome = ble::sync(self.transport.as_ref(), ble_lock_id, deltas, time_token, timeouts)
+        let transport = self.transport.as_ref();
+        let outcome = ble::sync(transport, ble_lock_id, lock_public_key, deltas, time_token, timeouts)
             .await
             .map_err(|error| match error {
                 SyncFlowError::Transport(error) => ClientError::Bluetooth(error),
@@ -180,14 +191,15 @@ impl Inner {
         }
     }
 
-    /// Uploads queued logs (of one door, or all), oldest first, stopping at the first failure. Returns how
-    /// many were acknowledged and how many are left.
-    pub(super) async fn upload_pending_logs(&self, door_uuid: Option<&str>) -> (usize, usize) {
+    /// Uploads queued logs (of one door, or all), oldest first. An upload the backend refuses with a 4xx
+    /// (other than an expired session or a rate limit) is quarantined and the next one goes on; any other
+    /// failure (network, 5xx) stops the uploads, which stay queued for the next sync or fetch.
+    pub(super) async fn upload_pending_logs(&self, door_uuid: Option<&str>) -> LogUploads {
         let Ok(pending) = self.store.pending_logs(door_uuid) else {
-            return (0, 0);
+            return LogUploads::default();
         };
         let total = pending.len();
-        let mut acknowledged = 0;
+        let mut done = LogUploads::default();
         'uploads: for upload in pending {
             // A full lock log is ten sealed batches, more than one request body may carry: send the
             // batches in order, a few per request (the backend continues its chain from what it stored, and
@@ -202,18 +214,72 @@ impl Inner {
                     last_applied_seq: Some(upload.last_applied_seq),
                     battery_percent: Some(upload.battery_percent),
                 };
-                if let Err(error) = self.api.upload_logs(&upload.door_uuid, &request).await {
-                    tracing::info!(%error, "log upload failed; it stays queued");
-                    break 'uploads;
+                match self.api.upload_logs(&upload.door_uuid, &request).await {
+                    Ok(_) => {}
+                    Err(error) if refused_for_good(&error) => {
+                        tracing::warn!(%error, door = %upload.door_uuid, "the backend refused a log upload; it is quarantined");
+                        if self
+                            .store
+                            .quarantine_logs(upload.id, &error.to_string(), self.clock.now())
+                            .is_err()
+                        {
+                            break 'uploads;
+                        }
+                        done.quarantined += 1;
+                        continue 'uploads;
+                    }
+                    Err(error) => {
+                        tracing::info!(%error, "log upload failed; it stays queued");
+                        break 'uploads;
+                    }
                 }
             }
             if self.store.ack_logs(upload.id).is_err() {
                 break;
             }
-            acknowledged += 1;
+            done.acknowledged += 1;
         }
-        (acknowledged, total - acknowledged)
+        done.left = total - done.acknowledged - done.quarantined;
+        done
     }
+}
+
+/// What [`Inner::upload_pending_logs`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct LogUploads {
+    /// Acknowledged by the backend.
+    pub acknowledged: usize,
+    /// Refused for good, now quarantined.
+    pub quarantined: usize,
+    /// Still queued.
+    pub left: usize,
+}
+
+impl std::ops::Add for LogUploads {
+    type Output = LogUploads;
+
+    /// Two rounds of uploads: what the later one left is what is left.
+    fn add(self, later: LogUploads) -> LogUploads {
+        LogUploads {
+            acknowledged: self.acknowledged + later.acknowledged,
+            quarantined: self.quarantined + later.quarantined,
+            left: later.left,
+        }
+    }
+}
+
+impl std::ops::AddAssign for LogUploads {
+    fn add_assign(&mut self, later: LogUploads) {
+        *self = *self + later;
+    }
+}
+
+/// Whether the backend refused an upload in a way that retrying the same bytes can never fix: a 4xx other
+/// than an expired session (401), a timeout (408) or a rate limit (429), or a request the client refused to
+/// send.
+fn refused_for_good(error: &crate::api::ApiError) -> bool {
+    error.is_client_side()
+        || error.status().is_some_and(|s| (400..500).contains(&s) && ![401, 408, 429].contains(&s))
 }
 
 /// Sealed log batches per upload request: as many as fit [`MAX_BODY_BYTES`] as hex, with room for the rest

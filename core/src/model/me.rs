@@ -100,7 +100,7 @@ pub struct LocksResponse {
 #[serde(rename_all = "camelCase")]
 pub struct SyncDataView {
     /// Signed deltas (hex) issued after `afterSeq`, oldest first, at most
-    /// `latchkey_protocol::sync_session::MAX_DELTAS_PER_SYNC` of them.
+    /// `latchkey_protocol::sync::MAX_DELTAS_PER_SYNC` of them.
     pub deltas: Vec<String>,
     /// A signed time token (hex) for the lock's clock, or null when the door is not activated.
     pub time_token: Option<String>,

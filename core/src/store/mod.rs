@@ -96,6 +96,24 @@ pub struct PendingLogs {
     pub battery_percent: u8,
 }
 
+/// A log upload the backend refused with a 4xx (see [`Store::quarantine_logs`]): kept for a person to look
+/// at, never sent again on its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuarantinedLogs {
+    /// The outbox row.
+    pub id: i64,
+    /// The door.
+    pub door_uuid: String,
+    /// Sealed batches it holds.
+    pub batch_count: usize,
+    /// When it was read from the lock.
+    pub read_at: String,
+    /// When the backend refused it.
+    pub refused_at: String,
+    /// The backend's answer.
+    pub refusal: String,
+}
+
 /// The phone's store. Cheap to clone; clones share the one connection. Within a process there is one
 /// connection per store file: [`Store::open`] of a file that is already open shares that connection, so
 /// two `DoorClient`s on one file see each other's commits at once (and [`StoreVersion`] covers both). The
@@ -502,12 +520,13 @@ impl Store {
         })
     }
 
-    /// The log uploads waiting for the backend (of one door, or all), oldest first.
+    /// The log uploads waiting for the backend (of one door, or all), oldest first; quarantined ones are
+    /// left out.
     pub fn pending_logs(&self, door_uuid: Option<&str>) -> Result<Vec<PendingLogs>, StoreError> {
         self.read(|conn| {
             let mut statement = conn.prepare(
                 "SELECT id, door_uuid, hello, last_applied_seq, battery_percent FROM log_uploads
-                 WHERE ?1 IS NULL OR door_uuid = ?1 ORDER BY id",
+                 WHERE refused_at IS NULL AND (?1 IS NULL OR door_uuid = ?1) ORDER BY id",
             )?;
             let mut uploads = statement
                 .query_map([door_uuid], |row| {
@@ -529,6 +548,42 @@ impl Store {
                     .collect::<Result<Vec<_>, _>>()?;
             }
             Ok(uploads)
+        })
+    }
+
+    /// Quarantines an upload the backend refused with a 4xx: it stays stored (nothing is lost) with when and
+    /// why, leaves [`Store::pending_logs`] and is listed by [`Store::quarantined_logs`].
+    pub fn quarantine_logs(&self, id: i64, refusal: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE log_uploads SET refused_at = ?2, refusal = ?3 WHERE id = ?1",
+                params![id, ts(now), refusal],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The quarantined log uploads, oldest first.
+    pub fn quarantined_logs(&self) -> Result<Vec<QuarantinedLogs>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT u.id, u.door_uuid, COUNT(b.idx), u.read_at, u.refused_at, u.refusal
+                 FROM log_uploads u LEFT JOIN log_batches b ON b.upload_id = u.id
+                 WHERE u.refused_at IS NOT NULL GROUP BY u.id ORDER BY u.id",
+            )?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok(QuarantinedLogs {
+                        id: row.get(0)?,
+                        door_uuid: row.get(1)?,
+                        batch_count: usize::try_from(row.get::<_, i64>(2)?).unwrap_or(0),
+                        read_at: row.get(3)?,
+                        refused_at: row.get(4)?,
+                        refusal: row.get(5)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
         })
     }
 

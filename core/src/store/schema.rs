@@ -67,8 +67,15 @@ const V1: &str = r#"
     );
 "#;
 
+/// Version 2: a log upload the backend refused (a 4xx: it will never be accepted as it is) is quarantined:
+/// kept, with when and why, and skipped by the uploads so it never blocks the ones after it.
+const V2: &str = r#"
+    ALTER TABLE log_uploads ADD COLUMN refused_at TEXT;
+    ALTER TABLE log_uploads ADD COLUMN refusal TEXT;
+"#;
+
 /// The schema version this code writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Brings a database up to [`VERSION`], one transaction per version.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -86,6 +93,7 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 fn upgrade_from(conn: &Connection, from: u32) -> rusqlite::Result<()> {
     match from {
         0 => conn.execute_batch(V1),
+        1 => conn.execute_batch(V2),
         // A file written by a newer version: nothing to do here (`migrate` never gets past VERSION).
         _ => Ok(()),
     }

@@ -2,7 +2,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::*;
+use crate::crypto::{SIGNATURE_LEN, SigningKey};
 use crate::eventlog::{AckVerifier, MAC_LEN};
+use crate::keypad::{MAX_PERMANENT_CODES, PermanentCode, ZoneRule};
 
 const LOCK: [u8; 16] = [0x11; 16];
 const OTHER: [u8; 16] = [0x22; 16];

@@ -3,8 +3,11 @@
 
 Re-derives, from each file's `inputs` only: public keys, the credential signature (verify), ECDH, HKDF, both
 AES-128-GCM messages of the full unlock, the device signature (verify), the resume MAC and keys, the resume
-result, the framing packets, and the sync deltas and time token
-(sync.json: every entry, header, encoding, and the backend signatures, re-signed with RFC 6979). Run: python3 protocol/tests/vectors/check_vectors.py
+result, the framing packets, the sync deltas and time token
+(sync.json: every entry, header, encoding, and the backend signatures, re-signed with RFC 6979), and every
+message of one sync over BLE with its channel keys (sync_channel.json: SyncBegin, DeltaChunks, SyncEnd, the
+sealed SyncReport, LogRequest, the sealed LogBatch, the log batches sealed for the backend).
+Run: python3 protocol/tests/vectors/check_vectors.py   (`--write-sync-channel` regenerates sync_channel.json)
 """
 import hashlib, hmac, json, os, sys
 from cryptography.hazmat.primitives import hashes
@@ -213,5 +216,91 @@ def check_sync():
     assert hashes == o["permanent_code_hashes"]
     print("sync.json: time token encodes and its signature verifies; signatures are RFC 6979 low-S")
 
-check_credential(); check_resume(); check_framing(); check_sync()
+def sealed_log_batch(log_key, lock_id, hello, index, entries):
+    # §24: key = HKDF(salt = hello, ikm = log_key, info = label || lock_id)[0..16]; nonce 0x03 || 0^3 || u64.
+    key = hkdf(hello, log_key, b"latchkey/log-upload/v1" + lock_id, 16)
+    nonce = bytes([3, 0, 0, 0]) + index.to_bytes(8, "big")
+    return AESGCM(key).encrypt(nonce, len(entries).to_bytes(2, "big") + b"".join(entries), hello + index.to_bytes(4, "big"))
+
+def sync_channel(i):
+    """Every message of one sync, from the inputs only (docs/protocol.md §24)."""
+    lock, eph = priv(i["lock_static_secret"]), priv(i["phone_ephemeral_secret"])
+    lock_id, log_key = X(i["lock_id"]), X(i["log_key"])
+    hello = (bytes([1, 1]) + lock_id + X(i["challenge"]) + i["lock_time"].to_bytes(4, "big")
+             + bytes([i["time_status"]]))
+    eph_pub = pub33(eph)
+    ss = eph.exchange(ec.ECDH(), lock.public_key())
+    assert ss == lock.exchange(ec.ECDH(), eph.public_key())
+    k_sync = hkdf(hello, ss, b"latchkey/sync/v1" + lock_id + eph_pub, 16)
+    token, delta = X(i["time_token"]), X(i["delta"])
+    begin = bytes([0x10, 1, 1]) + token
+    chunks, off, data_max = [], 0, 4096 - 10
+    while off < len(delta):
+        data = delta[off:off + data_max]
+        chunks.append(bytes([0x11, 0]) + len(delta).to_bytes(4, "big") + off.to_bytes(4, "big") + data)
+        off += len(data)
+    end = bytes([0x12]) + eph_pub
+    batch0 = sealed_log_batch(log_key, lock_id, hello, 0, [])
+    batch1 = sealed_log_batch(log_key, lock_id, hello, 1, [])
+    r = i["report"]
+    outcomes = b""
+    for seq, outcome in r["outcomes"]:
+        outcomes += seq.to_bytes(8, "big") + bytes(outcome)
+    report_plain = (r["last_applied_seq"].to_bytes(8, "big") + r["lock_time"].to_bytes(4, "big")
+                    + bytes([r["time_status"], r["battery_percent"], len(r["outcomes"])]) + outcomes
+                    + bytes([r["more_logs"]]) + batch0)
+    nonce = lambda counter: bytes([2, 0, 0, 0]) + counter.to_bytes(8, "big")
+    report = bytes([0x13]) + AESGCM(k_sync).encrypt(nonce(0), report_plain, bytes([0x13]))
+    log_request = bytes([0x14]) + (1).to_bytes(4, "big")
+    batch_plain = bytes([0]) + batch1
+    log_batch = bytes([0x15]) + AESGCM(k_sync).encrypt(nonce(1), batch_plain, bytes([0x15]))
+    return {
+        "lock_static_public": pub33(lock).hex(), "phone_ephemeral_public": eph_pub.hex(), "hello": hello.hex(),
+        "shared_secret": ss.hex(), "k_sync": k_sync.hex(), "sync_begin": begin.hex(),
+        "delta_chunks": [c.hex() for c in chunks], "sync_end": end.hex(), "sealed_batch_0": batch0.hex(),
+        "report_plaintext": report_plain.hex(), "sync_report": report.hex(), "log_request": log_request.hex(),
+        "sealed_batch_1": batch1.hex(), "log_batch_plaintext": batch_plain.hex(), "log_batch": log_batch.hex(),
+    }
+
+SYNC_CHANNEL_INPUTS = {
+    "lock_static_secret": "5a" * 32,
+    "phone_ephemeral_secret": "0e" * 32,
+    "lock_id": "6a1c8e52d3f04b7a9e215c3d7f80a1b2",
+    "log_key": bytes(range(32)).hex(),
+    "challenge": "c0ffee00112233445566778899aabbcc",
+    "lock_time": 1795300000,
+    "time_status": 0,
+    "report": {"last_applied_seq": 7, "lock_time": 1795300004, "time_status": 0, "battery_percent": 87,
+               # (seq, outcome bytes): 0 applied, 1 already applied, 2 || reason refused
+               "outcomes": [[6, [1]], [7, [0]], [9, [2, 7]]], "more_logs": 1},
+}
+
+def write_sync_channel():
+    sync = load("sync.json")["outputs"]
+    inputs = dict(SYNC_CHANNEL_INPUTS, time_token=sync["time_token"]["encoded"],
+                  delta=sync["snapshot"]["encoded"] + sync["incremental"]["encoded"] * 12)
+    doc = {"note": "One sync over BLE (docs/protocol.md §24), computed with Python cryptography from the inputs: "
+                   "the channel keys and every message. `delta` is opaque bytes to the chunking (the lock "
+                   "verifies deltas, §23). Outcomes are [seq, outcome bytes].",
+           "inputs": inputs, "outputs": sync_channel(inputs)}
+    json.dump(doc, open(os.path.join(HERE, "sync_channel.json"), "w"), indent=2)
+    open(os.path.join(HERE, "sync_channel.json"), "a").write("\n")
+
+def check_sync_channel():
+    v = load("sync_channel.json"); i, o = v["inputs"], v["outputs"]
+    assert sync_channel(i) == o, "sync_channel.json does not re-derive"
+    # An impostor (another static key) cannot seal a report that opens under the phone's k_sync.
+    other = dict(i, lock_static_secret="6b" * 32)
+    assert sync_channel(other)["sync_report"] != o["sync_report"]
+    try:
+        AESGCM(X(o["k_sync"])).decrypt(bytes([2]) + bytes(11), X(sync_channel(other)["sync_report"])[1:], bytes([0x13]))
+        raise AssertionError("an impostor's report must not open")
+    except Exception as e:
+        assert type(e).__name__ == "InvalidTag", e
+    print(f"sync_channel.json: k_sync, SyncBegin, {len(o['delta_chunks'])} DeltaChunks, SyncEnd, the sealed "
+          "SyncReport, LogRequest and the sealed LogBatch re-derive; an impostor's report does not open")
+
+if "--write-sync-channel" in sys.argv:
+    write_sync_channel()
+check_credential(); check_resume(); check_framing(); check_sync(); check_sync_channel()
 print("all vectors verified independently")

@@ -488,13 +488,11 @@ impl World {
             if device.connected {
                 return Ok(());
             }
-            let lock = self
+            let connection = self
                 .registry
-                .get(lock_id)
+                .connect(lock_id, self.mtu)
                 .map_err(|error| failed(&error.to_string()))?
                 .ok_or_else(|| failed("le-connection-abort-by-local"))?;
-            let connection =
-                LockConnection::new(lock, self.mtu).map_err(|error| failed(&error.to_string()))?;
             device.connected = true;
             device.services_resolved = false;
             device.notifying = false;

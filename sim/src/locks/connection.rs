@@ -3,18 +3,20 @@
 //! `subscribe` returns the framed Hello; `write` takes one ATT packet, reassembles it (one
 //! `framing::Reassembler` per connection) and, on a whole message, dispatches it: an unlock request to
 //! the connection's `unlock::LockSession`, sync messages (0x10–0x12) to a `SyncReceiver` and then to the
-//! lock, a LogRequest (0x14) to the next sealed log batch. Replies come back as framed packets. Any framing
+//! lock (whose report is sealed under the sync channel keyed by SyncEnd), a LogRequest (0x14) to the next
+//! log batch, sealed under the same channel. Replies come back as framed packets. Any framing
 //! or sync error closes the connection (later writes fail) and leaves the lock's state as saved.
 
 use std::sync::{Arc, Mutex};
 
 use latchkey_protocol::framing::{Fragmenter, Reassembler};
-use latchkey_protocol::sync_session::{
-    SyncReceiver, TYPE_DELTA_CHUNK, TYPE_LOG_REQUEST, TYPE_SYNC_BEGIN, TYPE_SYNC_END, decode_log_request,
-    message_type,
+use latchkey_protocol::sync::{
+    SyncChannel, SyncReceiver, TYPE_DELTA_CHUNK, TYPE_LOG_REQUEST, TYPE_SYNC_BEGIN, TYPE_SYNC_END,
+    decode_log_request, message_type,
 };
 use latchkey_protocol::unlock::{LockSession, TYPE_FULL_REQUEST, TYPE_RESUME_REQUEST};
 
+use super::impostor::Impostor;
 use super::{LockError, VirtualLock, lock_guard};
 
 /// One connection to a virtual lock.
@@ -29,8 +31,12 @@ pub struct LockConnection {
     hello_at: chrono::DateTime<chrono::Utc>,
     hello: Vec<u8>,
     sync: SyncReceiver,
+    /// The sync channel, once SyncEnd brought the phone's key: LogBatches are sealed under it.
+    channel: Option<SyncChannel>,
     next_batch: u32,
     closed: bool,
+    /// Set when the simulator answers as an impostor on this connection (see `impostor`).
+    impostor: Option<Impostor>,
 }
 
 impl LockConnection {
@@ -45,9 +51,18 @@ impl LockConnection {
             hello_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
             hello: Vec::new(),
             sync: SyncReceiver::new(),
+            channel: None,
             next_batch: 1,
             closed: false,
+            impostor: None,
         })
+    }
+
+    /// A connection answered by an impostor advertising the lock's id (see
+    /// [`super::LockRegistry::impersonate`]): it swallows a sync and answers with forged claims sealed under
+    /// a key of its own; it answers no unlock. The lock itself is never touched.
+    pub fn impostor(lock: Arc<Mutex<VirtualLock>>, mtu: u16) -> Result<LockConnection, LockError> {
+        Ok(LockConnection { impostor: Some(Impostor::new()?), ..LockConnection::new(lock, mtu)? })
     }
 
     /// The ATT MTU.
@@ -94,6 +109,12 @@ impl LockConnection {
     fn dispatch(&mut self, message: &[u8]) -> Result<Option<Vec<u8>>, LockError> {
         let session = self.session.as_mut().ok_or(LockError::Closed)?;
         match message_type(message) {
+            Some(TYPE_FULL_REQUEST | TYPE_RESUME_REQUEST | TYPE_LOG_REQUEST) if self.impostor.is_some() => {
+                match (self.impostor.as_ref(), decode_log_request(message)) {
+                    (Some(impostor), Ok(index)) => Ok(Some(impostor.log_batch(&self.hello, index)?)),
+                    _ => Err(LockError::State("an impostor cannot answer an unlock".into())),
+                }
+            }
             Some(TYPE_FULL_REQUEST | TYPE_RESUME_REQUEST) => {
                 let reply = lock_guard(&self.lock).handle_unlock(session, self.hello_at, message);
                 if reply.finished {
@@ -102,11 +123,23 @@ impl LockConnection {
                 Ok(Some(reply.message))
             }
             Some(TYPE_SYNC_BEGIN | TYPE_DELTA_CHUNK | TYPE_SYNC_END) => match self.sync.handle(message)? {
-                Some(inbound) => Ok(Some(lock_guard(&self.lock).handle_sync(&inbound, &self.hello)?)),
+                Some(inbound) if self.impostor.is_some() => match self.impostor.as_mut() {
+                    Some(impostor) => Ok(Some(impostor.report(&inbound, &self.hello)?)),
+                    None => Err(LockError::Closed),
+                },
+                Some(inbound) => {
+                    let (report, channel) = lock_guard(&self.lock).handle_sync(&inbound, &self.hello)?;
+                    self.channel = Some(channel);
+                    Ok(Some(report))
+                }
                 None => Ok(None),
             },
             Some(TYPE_LOG_REQUEST) => {
                 let index = decode_log_request(message)?;
+                let channel = self
+                    .channel
+                    .as_ref()
+                    .ok_or_else(|| LockError::State("log batch requested before the sync report".into()))?;
                 if index != self.next_batch {
                     return Err(LockError::State(format!(
                         "log batch {index} requested, {} expected",
@@ -114,7 +147,7 @@ impl LockConnection {
                     )));
                 }
                 self.next_batch += 1;
-                Ok(Some(lock_guard(&self.lock).log_batch_message(&self.hello, index)?))
+                Ok(Some(lock_guard(&self.lock).log_batch_message(channel, &self.hello, index)?))
             }
             other => Err(LockError::State(format!("unexpected message type {other:?}"))),
         }

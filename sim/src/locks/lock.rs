@@ -18,9 +18,9 @@ use latchkey_protocol::doorcode::LocalDay;
 use latchkey_protocol::eventlog::{self, EventKind, EventLog, LogState, Lost, Record};
 use latchkey_protocol::keypad::{Keypad, SingleUseEntry, Throttle, Verdict, ZoneRule};
 use latchkey_protocol::sync::{ClockReading, Delta, LockClock, LockSyncState, TimeToken};
-use latchkey_protocol::sync_session::{
-    DeltaOutcome, LogBatch, MAX_LOG_ENTRIES_PER_BATCH, SyncInbound, SyncReport, refusal, refusal_reason,
-    seal_log_batch,
+use latchkey_protocol::sync::{
+    DeltaOutcome, LogBatch, MAX_LOG_ENTRIES_PER_BATCH, SyncChannel, SyncInbound, SyncReport, refusal,
+    refusal_reason, seal_log_batch,
 };
 use latchkey_protocol::unlock::{
     EventOutcome, LockIdentity, LockReply, LockSession, Path, ResultCode, TicketTable, TimeStatus,
@@ -521,8 +521,15 @@ impl VirtualLock {
     }
 
     /// Applies a whole sync (time token first, then each delta in order), saves once, and builds the report
-    /// with the first sealed log batch.
-    pub(super) fn handle_sync(&mut self, inbound: &SyncInbound, hello: &[u8]) -> Result<Vec<u8>, LockError> {
+    /// with the first sealed log batch, sealed under the sync channel keyed by the phone's key from SyncEnd
+    /// (returned for the LogBatches of this connection).
+    pub(super) fn handle_sync(
+        &mut self,
+        inbound: &SyncInbound,
+        hello: &[u8],
+    ) -> Result<(Vec<u8>, SyncChannel), LockError> {
+        let channel =
+            SyncChannel::lock(&self.identity.static_key, &inbound.phone_key, &self.identity.lock_id, hello)?;
         self.advance();
         if let Some(token) = &inbound.time_token {
             match TimeToken::decode(token) {
@@ -540,7 +547,7 @@ impl VirtualLock {
         self.persist()?;
         let now = self.lock_clock.now();
         let (more_logs, sealed_logs) = self.log_batch(hello, 0)?;
-        Ok(SyncReport {
+        let report = SyncReport {
             last_applied_seq: self.sync.last_applied_seq(),
             lock_time: now.time,
             time_status: status(now),
@@ -548,14 +555,20 @@ impl VirtualLock {
             outcomes,
             more_logs,
             sealed_logs,
-        }
-        .encode())
+        };
+        Ok((channel.seal_report(&report)?, channel))
     }
 
-    /// Batch `index` of the pending log, sealed for the backend, as a LogBatch message.
-    pub(super) fn log_batch_message(&self, hello: &[u8], index: u32) -> Result<Vec<u8>, LockError> {
+    /// Batch `index` of the pending log, sealed for the backend, as a LogBatch message sealed by the
+    /// connection's sync channel.
+    pub(super) fn log_batch_message(
+        &self,
+        channel: &SyncChannel,
+        hello: &[u8],
+        index: u32,
+    ) -> Result<Vec<u8>, LockError> {
         let (more_logs, sealed_logs) = self.log_batch(hello, index)?;
-        Ok(LogBatch { more_logs, sealed_logs }.encode())
+        Ok(channel.seal_log_batch_message(index, &LogBatch { more_logs, sealed_logs })?)
     }
 
     fn log_batch(&self, hello: &[u8], index: u32) -> Result<(bool, Vec<u8>), LockError> {

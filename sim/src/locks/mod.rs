@@ -12,6 +12,7 @@
 //! module never decides access rules: it only runs what the protocol crate decides.
 
 mod connection;
+mod impostor;
 mod lock;
 pub mod state;
 
@@ -21,6 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use latchkey::Clock;
 
 pub use connection::LockConnection;
+pub use impostor::CLAIMED_SEQ as IMPOSTOR_CLAIMED_SEQ;
 pub use lock::{VirtualLock, install};
 
 use crate::backend::db::Db;
@@ -60,6 +62,8 @@ pub struct LockRegistry {
     clock: Arc<dyn Clock>,
     locks: Arc<Mutex<LockCache>>,
     pushes: Arc<Pushes>,
+    /// Lock ids whose new connections an impostor answers ([`LockRegistry::impersonate`]).
+    impostors: Arc<Mutex<BTreeSet<[u8; 16]>>>,
 }
 
 /// Access changes not yet pushed to their doors' locks ([`LockRegistry::schedule_push`]).
@@ -82,7 +86,13 @@ impl std::fmt::Debug for LockRegistry {
 impl LockRegistry {
     /// A registry over `db`, with locks whose clocks follow `clock`.
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> LockRegistry {
-        LockRegistry { db, clock, locks: Arc::new(Mutex::new(HashMap::new())), pushes: Arc::default() }
+        LockRegistry {
+            db,
+            clock,
+            locks: Arc::new(Mutex::new(HashMap::new())),
+            pushes: Arc::default(),
+            impostors: Arc::default(),
+        }
     }
 
     fn cache(&self) -> MutexGuard<'_, LockCache> {
@@ -110,6 +120,33 @@ impl LockRegistry {
         let lock = Arc::new(Mutex::new(lock));
         cache.insert(lock_id, lock.clone());
         Ok(Some(lock))
+    }
+
+    /// A test control: while `on`, every new connection to `lock_id` (in-memory link and fake BlueZ) is
+    /// answered by an impostor advertising the lock's id without its keys (see
+    /// [`LockConnection::impostor`]); the lock itself is untouched.
+    pub fn impersonate(&self, lock_id: [u8; 16], on: bool) {
+        let mut impostors = self.impostors.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if on {
+            impostors.insert(lock_id);
+        } else {
+            impostors.remove(&lock_id);
+        }
+    }
+
+    /// A new connection to `lock_id`: to the lock, or to an impostor while [`LockRegistry::impersonate`]
+    /// is on; `None` if no lock has that id.
+    pub fn connect(&self, lock_id: [u8; 16], mtu: u16) -> Result<Option<LockConnection>, LockError> {
+        let Some(lock) = self.get(lock_id)? else {
+            return Ok(None);
+        };
+        let impostor =
+            self.impostors.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(&lock_id);
+        Ok(Some(if impostor {
+            LockConnection::impostor(lock, mtu)?
+        } else {
+            LockConnection::new(lock, mtu)?
+        }))
     }
 
     /// The ids of every virtual lock (activated door), in activation order.
@@ -248,7 +285,7 @@ impl LockRegistry {
             let deltas = self.db.write(|tx| lockside::pending_deltas(tx, keys, &door, after, now))?;
             let mut lock = lock_guard(&lock);
             for delta in deltas {
-                if lock.apply_delta(&delta) == latchkey_protocol::sync_session::DeltaOutcome::Applied {
+                if lock.apply_delta(&delta) == latchkey_protocol::sync::DeltaOutcome::Applied {
                     applied += 1;
                 }
             }

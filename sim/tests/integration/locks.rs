@@ -3,7 +3,7 @@
 //! to connected ones), DAILY codes work on an offline keypad on the door's local day, the log reaches the
 //! backend exactly once and is acknowledged, and power loss and disconnects leave a consistent lock.
 //!
-//! The phone side is the protocol's own `unlock::PhoneUnlock` and `sync_session` messages with framing,
+//! The phone side is the protocol's own `unlock::PhoneUnlock` and `sync` messages with framing,
 //! driven by the small helpers below (the core flows are tested on their own).
 
 use std::time::Duration as StdDuration;
@@ -17,9 +17,7 @@ use latchkey_protocol::crypto::{DhSecret, PublicKey, SigningKey};
 use latchkey_protocol::eventlog::EventKind;
 use latchkey_protocol::framing::{Fragmenter, Reassembler};
 use latchkey_protocol::keypad::{CodeKind, DenyReason, Verdict};
-use latchkey_protocol::sync_session::{
-    DeltaOutcome, LogBatch, SyncReport, log_request, refusal, sync_messages,
-};
+use latchkey_protocol::sync::{DeltaOutcome, SyncReport, log_request, refusal, sync_messages};
 use latchkey_protocol::unlock::{
     AbortReason, CHALLENGE_VALIDITY_MS, Command, Hello, Path, PhoneOutcome, PhoneStep, PhoneTicket,
     PhoneUnlock, PhoneUnlockParams, ResultCode, TimeStatus,
@@ -29,7 +27,7 @@ use latchkey_sim::backend::lockside::{self, IngestReport, keys::random_signing_k
 use latchkey_sim::backend::state::{AppState, random_bytes};
 use latchkey_sim::link::{Faults, LinkModel, MemoryTransport};
 
-use crate::support::{Contact, World, daily, permanent};
+use crate::support::{Contact, World, daily, permanent, phone_channel, phone_ephemeral};
 
 const WAIT: StdDuration = StdDuration::from_secs(1);
 
@@ -181,13 +179,17 @@ impl Rig {
         let mut inbound = Reassembler::new(link.mtu()).expect("mtu");
         link.subscribe().await.expect("subscribe");
         let hello = receive(link.as_mut(), &mut inbound).await.expect("hello");
-        for message in sync_messages(&deltas, Some(&token)).expect("sync messages") {
+        let channel = phone_channel(self.w.sim.state(), door, &hello);
+        for message in
+            sync_messages(&deltas, Some(&token), &phone_ephemeral().public_key()).expect("sync messages")
+        {
             for packet in out.fragment(&message).expect("fragment") {
                 link.write(&packet).await.expect("write");
             }
         }
-        let report =
-            SyncReport::decode(&receive(link.as_mut(), &mut inbound).await.expect("report")).expect("report");
+        let report = channel
+            .open_report(&receive(link.as_mut(), &mut inbound).await.expect("report"))
+            .expect("report");
         let mut batches = vec![(0u32, report.sealed_logs.clone())];
         let mut more = report.more_logs;
         let mut index = 1;
@@ -195,8 +197,9 @@ impl Rig {
             for packet in out.fragment(&log_request(index)).expect("fragment") {
                 link.write(&packet).await.expect("write");
             }
-            let batch =
-                LogBatch::decode(&receive(link.as_mut(), &mut inbound).await.expect("batch")).expect("batch");
+            let batch = channel
+                .open_log_batch_message(index, &receive(link.as_mut(), &mut inbound).await.expect("batch"))
+                .expect("batch");
             batches.push((index, batch.sealed_logs));
             more = batch.more_logs;
             index += 1;
@@ -692,7 +695,10 @@ async fn the_core_phone_flows_unlock_and_sync_over_the_memory_link() {
         .expect("token")
         .try_into()
         .expect("84");
-    let synced = ble::sync(&rig.transport, info.lock_id, deltas, Some(token), &timeouts).await.expect("sync");
+    let synced =
+        ble::sync(&rig.transport, info.lock_id, &info.lock_public_key, deltas, Some(token), &timeouts)
+            .await
+            .expect("sync");
     let report = rig.upload(rooftop, &synced.hello, &synced.log_batches).expect("ingest");
     assert!(report.stored >= 2, "the unlock and the sync are logged: {report:?}");
 

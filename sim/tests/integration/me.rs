@@ -15,12 +15,12 @@ use latchkey_protocol::credential::Credential;
 use latchkey_protocol::crypto::SigningKey;
 use latchkey_protocol::framing::{Fragmenter, Reassembler};
 use latchkey_protocol::keypad::Verdict;
-use latchkey_protocol::sync_session::{DeltaOutcome, LogBatch, SyncReport, log_request, sync_messages};
+use latchkey_protocol::sync::{DeltaOutcome, SyncReport, log_request, sync_messages};
 use latchkey_sim::backend::lockside::{self, keys::random_signing_key};
 use latchkey_sim::link::MemoryTransport;
 use serde_json::json;
 
-use crate::support::{World, permanent};
+use crate::support::{World, permanent, phone_channel, phone_ephemeral};
 
 const WAIT: StdDuration = StdDuration::from_secs(1);
 
@@ -103,12 +103,15 @@ impl Me {
         let mut inbound = Reassembler::new(link.mtu()).expect("mtu");
         link.subscribe().await.expect("subscribe");
         let hello = receive(link.as_mut(), &mut inbound).await;
-        for message in sync_messages(&deltas, Some(&token)).expect("sync messages") {
+        let channel = phone_channel(self.w.sim.state(), door, &hello);
+        for message in
+            sync_messages(&deltas, Some(&token), &phone_ephemeral().public_key()).expect("sync messages")
+        {
             for packet in out.fragment(&message).expect("fragment") {
                 link.write(&packet).await.expect("write");
             }
         }
-        let report = SyncReport::decode(&receive(link.as_mut(), &mut inbound).await).expect("report");
+        let report = channel.open_report(&receive(link.as_mut(), &mut inbound).await).expect("report");
         let mut batches = vec![LogBatchUpload { index: 0, sealed: hex::encode(&report.sealed_logs) }];
         let mut more = report.more_logs;
         let mut index = 1;
@@ -116,7 +119,9 @@ impl Me {
             for packet in out.fragment(&log_request(index)).expect("fragment") {
                 link.write(&packet).await.expect("write");
             }
-            let batch = LogBatch::decode(&receive(link.as_mut(), &mut inbound).await).expect("batch");
+            let batch = channel
+                .open_log_batch_message(index, &receive(link.as_mut(), &mut inbound).await)
+                .expect("batch");
             batches.push(LogBatchUpload { index, sealed: hex::encode(&batch.sealed_logs) });
             more = batch.more_logs;
             index += 1;
@@ -242,12 +247,16 @@ async fn sync_data_is_accepted_by_the_lock_and_an_upload_is_stored_once() {
     let (data, report, upload) = me.phone_sync(&rooftop).await;
     assert!(!data.deltas.is_empty(), "the new grant is pending for the offline lock");
     assert!(data.last_issued_seq > before);
+    // Before the lock's log has reached the backend, the backend serves from seq 1: what the lock already
+    // has comes back AlreadyApplied, nothing is refused.
     assert!(
-        report.outcomes.iter().all(|(_, outcome)| *outcome == DeltaOutcome::Applied),
+        report.outcomes.iter().all(|(_, outcome)| *outcome != DeltaOutcome::Refused(0))
+            && report.outcomes.iter().all(|(_, outcome)| !matches!(outcome, DeltaOutcome::Refused(_))),
         "{:?}",
         report.outcomes
     );
-    assert!(data.deltas.len() <= latchkey_protocol::sync_session::MAX_DELTAS_PER_SYNC);
+    assert!(report.outcomes.iter().any(|(_, outcome)| *outcome == DeltaOutcome::Applied));
+    assert!(data.deltas.len() <= latchkey_protocol::sync::MAX_DELTAS_PER_SYNC);
     assert_eq!(report.last_applied_seq, data.last_issued_seq, "the lock applied every delta");
     assert_eq!(me.seq(&rooftop), data.last_issued_seq);
 
@@ -409,4 +418,33 @@ fn the_user_client_is_send_sync_and_clone() {
     fn assert_traits<T: Send + Sync + Clone>() {}
     assert_traits::<UserClient>();
     let _: fn(latchkey::api::ApiConfig, TokenSource) -> Result<UserClient, ApiError> = UserClient::new;
+}
+
+#[tokio::test]
+async fn sync_data_after_a_false_seq_still_returns_the_revocation_the_lock_lacks() {
+    let me = Me::start("ana@example.com", &["tokyo_rooftop"], &[]).await;
+    me.activate("tokyo_rooftop", "LK-ME-2").await;
+    let rooftop = door(&me.w, "tokyo_rooftop");
+    let zed =
+        me.w.a.create_user_v2(&permanent("zed@example.com", &[&rooftop], me.w.now())).await.expect("invite");
+    let (_, _, upload) = me.phone_sync(&rooftop).await;
+    me.user.upload_logs(&rooftop.uuid, &upload).await.expect("the lock's log reaches the backend");
+    let applied = me.seq(&rooftop);
+
+    // Zed is revoked while the lock is offline; a phone that was told the lock applied seq 2^63 (an
+    // impostor's claim) asks for the deltas after it.
+    me.w.a.revoke_access(&zed.user_uuid, &rooftop.uuid).await.expect("revoke");
+    let data = me.user.sync_data(&rooftop.uuid, 1 << 63).await.expect("sync data");
+    let seqs: Vec<u64> = data
+        .deltas
+        .iter()
+        .map(|delta| {
+            latchkey_protocol::sync::Delta::decode(&hex::decode(delta).expect("hex")).expect("delta").seq
+        })
+        .collect();
+    assert!(
+        seqs.first() == Some(&(applied + 1)),
+        "the backend serves from the lock's logged seq {applied}: {seqs:?}"
+    );
+    assert_eq!(seqs.last().copied(), Some(data.last_issued_seq), "{seqs:?}");
 }

@@ -565,3 +565,25 @@ async fn build_portfolio(manager: &ManagerClient) -> Portfolio {
     };
     Portfolio { a, b, buildings: Buildings { ny, tokyo, kiritimati }, doors, keys }
 }
+
+/// The ephemeral key the hand-written phone syncs of these tests put in SyncEnd.
+pub fn phone_ephemeral() -> latchkey_protocol::crypto::DhSecret {
+    latchkey_protocol::crypto::DhSecret::from_bytes(&[0x3c; 32]).expect("key")
+}
+
+/// The phone's sync channel with the lock of `door` on the connection that sent `hello`: the lock's
+/// static public key as the backend lists it, and [`phone_ephemeral`].
+pub fn phone_channel(
+    state: &latchkey_sim::backend::state::AppState,
+    door: &DoorView,
+    hello: &[u8],
+) -> latchkey_protocol::sync::SyncChannel {
+    let info = state
+        .db
+        .read(|conn| latchkey_sim::backend::lockside::lock_info(conn, &door.uuid))
+        .expect("read")
+        .expect("an activated lock");
+    let lock_key = latchkey_protocol::crypto::PublicKey::from_bytes(&info.lock_public_key).expect("key");
+    latchkey_protocol::sync::SyncChannel::phone(&phone_ephemeral(), &lock_key, &info.lock_id, hello)
+        .expect("channel")
+}

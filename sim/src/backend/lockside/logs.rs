@@ -7,8 +7,8 @@
 //! entry, which the next delta acknowledges (a `LogAck`), so the lock may delete what the backend holds.
 
 use chrono::{DateTime, Utc};
-use latchkey_protocol::eventlog::{self, Entry, GENESIS_PREV_MAC, MAC_LEN, verify_chain};
-use latchkey_protocol::sync_session::open_log_batch;
+use latchkey_protocol::eventlog::{self, Entry, EventKind, GENESIS_PREV_MAC, MAC_LEN, verify_chain};
+use latchkey_protocol::sync::open_log_batch;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::provision::require_lock;
@@ -134,6 +134,35 @@ pub fn stored_entries(conn: &Connection, door_uuid: &str) -> AppResult<Vec<Entry
 
 fn seq_sql(seq: u64) -> AppResult<i64> {
     i64::try_from(seq).map_err(|_| AppError::BadRequest(format!("log seq {seq} is out of range")))
+}
+
+/// The lock's last applied delta seq as its authenticated log says it: the last ingested `SYNC_APPLIED`
+/// entry carries the seq modulo 2^16 in `detail` (protocol.md §21), read as the largest issued seq with
+/// those low bits. `None` before any such entry. The backend serves sync data after
+/// `min(afterSeq, this)`, so a phone told a false seq (by an impostor, or a bug) still gets every delta the
+/// lock has not applied.
+pub fn authenticated_applied_seq(conn: &Connection, door_uuid: &str) -> AppResult<Option<u64>> {
+    let mut statement =
+        conn.prepare_cached("SELECT entry FROM lock_log_entries WHERE door_uuid = ?1 ORDER BY seq DESC")?;
+    let mut rows = statement.query([door_uuid])?;
+    let mut low = None;
+    while let Some(row) = rows.next()? {
+        let entry = eventlog::Entry::decode(&row.get::<_, Vec<u8>>(0)?)
+            .map_err(|error| AppError::internal(format_args!("{error}")))?;
+        if entry.record.kind == EventKind::SYNC_APPLIED {
+            low = Some(u64::from(entry.record.detail));
+            break;
+        }
+    }
+    let Some(low) = low else {
+        return Ok(None);
+    };
+    let issued: Option<i64> =
+        conn.query_row("SELECT MAX(seq) FROM lock_deltas WHERE door_uuid = ?1", [door_uuid], |row| {
+            row.get(0)
+        })?;
+    let issued = issued.and_then(|seq| u64::try_from(seq).ok()).unwrap_or(0);
+    Ok(issued.checked_sub(issued.wrapping_sub(low) % (1 << 16)).filter(|seq| *seq > 0))
 }
 
 /// The last ingested log entry of a door: its seq and MAC (the head of the chain the backend holds).

@@ -13,7 +13,7 @@ use latchkey::model::{
 };
 use latchkey_protocol::credential::Credential;
 use latchkey_protocol::eventlog::{Entry, EventKind};
-use latchkey_protocol::sync_session::MAX_DELTAS_PER_SYNC;
+use latchkey_protocol::sync::MAX_DELTAS_PER_SYNC;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::devices::{device, parse_public_key};
@@ -138,6 +138,9 @@ async fn sync_data(
     let now = state.now();
     let view = state.db.write(|tx| {
         my_door(tx, &caller, door_uuid, now)?;
+        // The phone's afterSeq is only as good as what it was told; never skip past what the lock's
+        // authenticated log says it applied.
+        let after_seq = after_seq.min(lockside::logs::authenticated_applied_seq(tx, door_uuid)?.unwrap_or(0));
         let mut deltas = lockside::pending_deltas(tx, &state.lock_keys, door_uuid, after_seq, now)?;
         deltas.truncate(MAX_DELTAS_PER_SYNC);
         let last: Option<i64> =

@@ -2,9 +2,11 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::*;
-use crate::eventlog::{EventKind, EventLog, Record};
-use crate::sync::TIME_TOKEN_LEN;
-use crate::unlock::{Hello, TimeStatus};
+use crate::ProtocolError;
+use crate::crypto::{DhSecret, PublicKey, TAG_LEN};
+use crate::eventlog::{ENTRY_LEN, Entry, EventKind, EventLog, Record};
+use crate::framing::MAX_MESSAGE;
+use crate::unlock::{HELLO_LEN, Hello, TimeStatus};
 
 const LOCK_ID: [u8; 16] = [0x11; 16];
 const LOG_KEY: [u8; 32] = [0x22; 32];
@@ -18,6 +20,15 @@ fn hello() -> [u8; HELLO_LEN] {
         time_status: TimeStatus::Synced,
     }
     .encode()
+}
+
+/// The phone's ephemeral key in these tests.
+fn phone_secret() -> DhSecret {
+    DhSecret::from_bytes(&[0x0e; 32]).expect("key")
+}
+
+fn phone_key() -> PublicKey {
+    phone_secret().public_key()
 }
 
 fn entries(n: usize) -> Vec<Entry> {
@@ -66,22 +77,25 @@ fn sync_round_trips_with_and_without_token() {
     let token = [0x44u8; TIME_TOKEN_LEN];
     let deltas = vec![delta_bytes(94, 1), delta_bytes(5000, 2), delta_bytes(1, 3)];
     for t in [None, Some(&token)] {
-        let msgs = sync_messages(&deltas, t).expect("builds");
+        let msgs = sync_messages(&deltas, t, &phone_key()).expect("builds");
         assert_eq!(msgs[0][0], TYPE_SYNC_BEGIN);
-        assert_eq!(msgs.last().map(|m| m.as_slice()), Some(&[TYPE_SYNC_END][..]));
+        let end = msgs.last().expect("SyncEnd");
+        assert_eq!((end[0], end.len()), (TYPE_SYNC_END, SYNC_END_LEN));
+        assert_eq!(&end[1..], &phone_key().to_bytes()[..]);
         let got = feed(&msgs).expect("accepted").expect("complete");
         assert_eq!(got.deltas, deltas);
         assert_eq!(got.time_token, t.copied());
+        assert_eq!(got.phone_key, phone_key());
     }
     // Zero deltas (time token only, or just to fetch logs).
-    let got = feed(&sync_messages(&[], None).expect("builds")).expect("ok").expect("complete");
+    let got = feed(&sync_messages(&[], None, &phone_key()).expect("builds")).expect("ok").expect("complete");
     assert!(got.deltas.is_empty() && got.time_token.is_none());
 }
 
 #[test]
 fn a_250_kb_delta_is_chunked_within_max_message_and_reassembled_exactly() {
     let big = delta_bytes(250 * 1024, 7);
-    let msgs = sync_messages(core::slice::from_ref(&big), None).expect("builds");
+    let msgs = sync_messages(core::slice::from_ref(&big), None, &phone_key()).expect("builds");
     assert!(msgs.iter().all(|m| m.len() <= MAX_MESSAGE && !m.is_empty()));
     assert_eq!(msgs.len(), 2 + big.len().div_ceil(MAX_CHUNK_DATA));
     let mut r = SyncReceiver::new();
@@ -98,18 +112,18 @@ fn a_250_kb_delta_is_chunked_within_max_message_and_reassembled_exactly() {
 #[test]
 fn builder_refuses_what_the_lock_would() {
     let too_many = vec![delta_bytes(10, 0); MAX_DELTAS_PER_SYNC + 1];
-    assert!(sync_messages(&too_many, None).is_err());
-    assert!(sync_messages(&[Vec::new()], None).is_err());
-    assert!(sync_messages(&[delta_bytes(MAX_DELTA_LEN + 1, 0)], None).is_err());
+    assert!(sync_messages(&too_many, None, &phone_key()).is_err());
+    assert!(sync_messages(&[Vec::new()], None, &phone_key()).is_err());
+    assert!(sync_messages(&[delta_bytes(MAX_DELTA_LEN + 1, 0)], None, &phone_key()).is_err());
     let three = vec![delta_bytes(MAX_DELTA_LEN, 0); 3];
-    assert!(sync_messages(&three, None).is_err());
-    assert!(sync_messages(&three[..2], None).is_ok());
+    assert!(sync_messages(&three, None, &phone_key()).is_err());
+    assert!(sync_messages(&three[..2], None, &phone_key()).is_ok());
 }
 
 #[test]
 fn out_of_place_messages_are_refused_and_drop_everything() {
     let d = delta_bytes(10_000, 9);
-    let msgs = sync_messages(&[d.clone(), d.clone()], None).expect("builds");
+    let msgs = sync_messages(&[d.clone(), d.clone()], None, &phone_key()).expect("builds");
     // msgs: begin, 3 chunks of delta 0, 3 chunks of delta 1, end.
     assert_eq!(msgs.len(), 8);
     let err = |ms: Vec<Vec<u8>>| feed(&ms).expect_err("refused");
@@ -148,8 +162,15 @@ fn out_of_place_messages_are_refused_and_drop_everything() {
     err(msgs[..4].iter().cloned().chain([msgs[7].clone()]).collect());
     let mut ms = msgs.clone();
     ms[7] = vec![TYPE_SYNC_END, 0];
+    err(ms.clone());
+    // SyncEnd without the phone key, with a cut key, or with bytes that are not a P-256 point.
+    ms[7] = vec![TYPE_SYNC_END];
+    err(ms.clone());
+    ms[7] = msgs[7][..SYNC_END_LEN - 1].to_vec();
+    err(ms.clone());
+    ms[7] = [&[TYPE_SYNC_END, 0x02][..], &[0xff; 32]].concat();
     err(ms);
-    let one = sync_messages(core::slice::from_ref(&d), None).expect("builds");
+    let one = sync_messages(core::slice::from_ref(&d), None, &phone_key()).expect("builds");
     err(one[..4].iter().cloned().chain([chunk(1, 4, 0, &[1, 2, 3, 4])]).collect());
 }
 
@@ -230,26 +251,27 @@ fn report_and_log_messages_round_trip() {
         more_logs: true,
         sealed_logs: sealed.clone(),
     };
-    let bytes = report.encode();
-    assert!(bytes.len() <= MAX_MESSAGE, "{}", bytes.len());
-    assert_eq!(SyncReport::decode(&bytes), Ok(report.clone()));
+    let bytes = report.encode_plaintext();
+    assert!(bytes.len() <= MAX_REPORT_PLAINTEXT, "{}", bytes.len());
+    assert_eq!(SyncReport::decode_plaintext(&bytes), Ok(report.clone()));
     // Trailing or missing bytes and bad flags are refused.
-    assert!(SyncReport::decode(&[bytes.as_slice(), &[0]].concat()).is_err());
-    assert!(SyncReport::decode(&bytes[..bytes.len() - 1]).is_err());
+    assert!(SyncReport::decode_plaintext(&[bytes.as_slice(), &[0]].concat()).is_err());
+    assert!(SyncReport::decode_plaintext(&bytes[..bytes.len() - 1]).is_err());
     let empty = SyncReport { outcomes: Vec::new(), sealed_logs: Vec::new(), ..report.clone() };
-    assert!(SyncReport::decode(&empty.encode()).is_err(), "batch 0 is always present");
-    let mut bad = SyncReport { outcomes: Vec::new(), ..report.clone() }.encode();
-    bad[16] = 2;
-    assert!(SyncReport::decode(&bad).is_err());
-    bad[16] = 1;
-    bad[13] = 2;
-    assert!(SyncReport::decode(&bad).is_err());
-    let mut bad = SyncReport { outcomes: vec![(1, DeltaOutcome::Applied)], ..report.clone() }.encode();
-    bad[24] = 3;
-    assert!(SyncReport::decode(&bad).is_err());
+    assert!(SyncReport::decode_plaintext(&empty.encode_plaintext()).is_err(), "batch 0 is always present");
+    let mut bad = SyncReport { outcomes: Vec::new(), ..report.clone() }.encode_plaintext();
+    bad[15] = 2;
+    assert!(SyncReport::decode_plaintext(&bad).is_err());
+    bad[15] = 1;
+    bad[12] = 2;
+    assert!(SyncReport::decode_plaintext(&bad).is_err());
+    let mut bad =
+        SyncReport { outcomes: vec![(1, DeltaOutcome::Applied)], ..report.clone() }.encode_plaintext();
+    bad[23] = 3;
+    assert!(SyncReport::decode_plaintext(&bad).is_err());
     let mut bad = bytes.clone();
-    bad[15] = 17;
-    assert!(SyncReport::decode(&bad).is_err());
+    bad[14] = 17;
+    assert!(SyncReport::decode_plaintext(&bad).is_err());
 
     assert_eq!(decode_log_request(&log_request(0x0102_0304)), Ok(0x0102_0304));
     assert!(decode_log_request(&[TYPE_LOG_REQUEST, 0, 0, 0]).is_err());
@@ -258,13 +280,14 @@ fn report_and_log_messages_round_trip() {
     assert!(decode_log_request(&[]).is_err());
 
     let batch = LogBatch { more_logs: false, sealed_logs: sealed };
-    let enc = batch.encode();
-    assert!(enc.len() <= MAX_MESSAGE);
-    assert_eq!(LogBatch::decode(&enc), Ok(batch));
-    assert!(LogBatch::decode(&[TYPE_LOG_BATCH, 2]).is_err());
-    assert!(LogBatch::decode(&[TYPE_LOG_BATCH, 0]).is_err());
-    assert!(LogBatch::decode(&enc[..enc.len() - 1]).is_err());
-    assert_eq!(message_type(&enc), Some(TYPE_LOG_BATCH));
+    let enc = batch.encode_plaintext();
+    assert!(enc.len() < MAX_MESSAGE - TAG_LEN);
+    assert_eq!(LogBatch::decode_plaintext(&enc), Ok(batch));
+    assert!(LogBatch::decode_plaintext(&[2]).is_err());
+    assert!(LogBatch::decode_plaintext(&[0]).is_err());
+    assert!(LogBatch::decode_plaintext(&[]).is_err());
+    assert!(LogBatch::decode_plaintext(&enc[..enc.len() - 1]).is_err());
+    assert_eq!(message_type(&[TYPE_LOG_BATCH, 0]), Some(TYPE_LOG_BATCH));
     assert_eq!(message_type(&[]), None);
 }
 
@@ -318,7 +341,8 @@ impl Rng {
 fn garbage_and_mutations_never_panic_or_overstage() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let token = [0x55u8; TIME_TOKEN_LEN];
-    let good = sync_messages(&[delta_bytes(9000, 1), delta_bytes(300, 2)], Some(&token)).expect("builds");
+    let good = sync_messages(&[delta_bytes(9000, 1), delta_bytes(300, 2)], Some(&token), &phone_key())
+        .expect("builds");
     let h = hello();
     let sealed = seal_log_batch(&LOG_KEY, &LOCK_ID, &h, 0, &entries(3)).expect("seals");
     let report = SyncReport {
@@ -330,8 +354,8 @@ fn garbage_and_mutations_never_panic_or_overstage() {
         more_logs: false,
         sealed_logs: sealed.clone(),
     }
-    .encode();
-    let batch = LogBatch { more_logs: true, sealed_logs: sealed.clone() }.encode();
+    .encode_plaintext();
+    let batch = LogBatch { more_logs: true, sealed_logs: sealed.clone() }.encode_plaintext();
     let mutate = |rng: &mut Rng, base: &[u8]| -> Vec<u8> {
         let mut m = if rng.next().is_multiple_of(4) {
             let len = (rng.next() % 200) as usize;
@@ -356,8 +380,8 @@ fn garbage_and_mutations_never_panic_or_overstage() {
             let _ = r.handle(&m);
             assert!(r.staged_capacity() <= MAX_SYNC_BYTES);
         }
-        let _ = SyncReport::decode(&mutate(&mut rng, &report));
-        let _ = LogBatch::decode(&mutate(&mut rng, &batch));
+        let _ = SyncReport::decode_plaintext(&mutate(&mut rng, &report));
+        let _ = LogBatch::decode_plaintext(&mutate(&mut rng, &batch));
         let _ = decode_log_request(&mutate(&mut rng, &log_request(7)));
         let s = mutate(&mut rng, &sealed);
         let _ = open_log_batch(&LOG_KEY, &LOCK_ID, &h, 0, &s);
@@ -382,4 +406,80 @@ fn refusal_reasons_map_every_sync_error() {
     ];
     let codes: Vec<u8> = all.iter().map(refusal_reason).collect();
     assert_eq!(codes, (1..=9).collect::<Vec<u8>>());
+}
+
+/// The lock's static key in these tests, and an impostor's.
+const LOCK_STATIC: [u8; 32] = [0x5a; 32];
+const IMPOSTOR_STATIC: [u8; 32] = [0x6b; 32];
+
+fn small_report(h: &[u8]) -> SyncReport {
+    SyncReport {
+        last_applied_seq: 7,
+        lock_time: 1_700_000_000,
+        time_status: TimeStatus::Synced,
+        battery_percent: 90,
+        outcomes: vec![(7, DeltaOutcome::Applied)],
+        more_logs: true,
+        sealed_logs: seal_log_batch(&LOG_KEY, &LOCK_ID, h, 0, &entries(2)).expect("seals"),
+    }
+}
+
+#[test]
+fn the_real_lock_s_sealed_report_and_batches_open_at_the_phone() {
+    let h = hello();
+    let lock_static = DhSecret::from_bytes(&LOCK_STATIC).expect("key");
+    let lock = SyncChannel::lock(&lock_static, &phone_key(), &LOCK_ID, &h).expect("lock side");
+    let phone = SyncChannel::phone(&phone_secret(), &lock_static.public_key(), &LOCK_ID, &h).expect("phone");
+    let report = small_report(&h);
+    let message = lock.seal_report(&report).expect("seals");
+    assert_eq!(message[0], TYPE_SYNC_REPORT);
+    assert_eq!(message.len(), 1 + report.encode_plaintext().len() + TAG_LEN);
+    assert_eq!(phone.open_report(&message), Ok(report));
+    let batch = LogBatch {
+        more_logs: false,
+        sealed_logs: seal_log_batch(&LOG_KEY, &LOCK_ID, &h, 1, &[]).expect("s"),
+    };
+    let message = lock.seal_log_batch_message(1, &batch).expect("seals");
+    assert_eq!(phone.open_log_batch_message(1, &message), Ok(batch.clone()));
+    // A batch answered for another index, a batch in place of the report and the reverse are refused.
+    assert_eq!(phone.open_log_batch_message(2, &message), Err(ProtocolError::DecryptFailed));
+    assert!(phone.open_report(&message).is_err());
+    assert!(lock.seal_log_batch_message(0, &batch).is_err());
+    assert!(phone.open_log_batch_message(0, &message).is_err());
+}
+
+#[test]
+fn an_impostor_lock_cannot_seal_a_report_the_phone_believes() {
+    let h = hello();
+    let lock_static = DhSecret::from_bytes(&LOCK_STATIC).expect("key");
+    let phone = SyncChannel::phone(&phone_secret(), &lock_static.public_key(), &LOCK_ID, &h).expect("phone");
+    // The impostor advertises the lock's id and answers with its own key: it claims seq 2^63.
+    let impostor = DhSecret::from_bytes(&IMPOSTOR_STATIC).expect("key");
+    let forged = SyncReport { last_applied_seq: 1 << 63, ..small_report(&h) };
+    let sealed = SyncChannel::lock(&impostor, &phone_key(), &LOCK_ID, &h).expect("s").seal_report(&forged);
+    assert_eq!(phone.open_report(&sealed.expect("seals")), Err(ProtocolError::DecryptFailed));
+    // The old unsealed layout (type byte then the plaintext) is refused as well.
+    let plain = [&[TYPE_SYNC_REPORT][..], &forged.encode_plaintext()].concat();
+    assert_eq!(phone.open_report(&plain), Err(ProtocolError::DecryptFailed));
+    // A report the real lock sealed on another connection (other hello) or for another phone key is refused.
+    let mut other_hello = h;
+    other_hello[20] ^= 1;
+    let lock_other = SyncChannel::lock(&lock_static, &phone_key(), &LOCK_ID, &other_hello).expect("s");
+    assert!(phone.open_report(&lock_other.seal_report(&forged).expect("s")).is_err());
+    let other_phone = DhSecret::from_bytes(&[0x0f; 32]).expect("key").public_key();
+    let lock_for_other = SyncChannel::lock(&lock_static, &other_phone, &LOCK_ID, &h).expect("s");
+    assert!(phone.open_report(&lock_for_other.seal_report(&forged).expect("s")).is_err());
+    // Tampering anywhere in a real report is refused.
+    let real = SyncChannel::lock(&lock_static, &phone_key(), &LOCK_ID, &h).expect("s");
+    let message = real.seal_report(&small_report(&h)).expect("seals");
+    for i in 1..message.len() {
+        let mut t = message.clone();
+        t[i] ^= 0x01;
+        assert_eq!(phone.open_report(&t), Err(ProtocolError::DecryptFailed));
+    }
+    // A hello naming another lock gives no channel.
+    assert_eq!(
+        SyncChannel::phone(&phone_secret(), &lock_static.public_key(), &[0x12; 16], &h).map(|_| ()),
+        Err(ProtocolError::WrongLock)
+    );
 }
