@@ -16,7 +16,7 @@ use latchkey_protocol::credential::SKEW_SECS;
 use latchkey_protocol::crypto::{DhSecret, PublicKey};
 use latchkey_protocol::doorcode::LocalDay;
 use latchkey_protocol::eventlog::{self, EventKind, EventLog, LogState, Lost, Record};
-use latchkey_protocol::keypad::{Keypad, SingleUseEntry, Throttle, Verdict, ZoneRule};
+use latchkey_protocol::keypad::{GuessBudget, Keypad, SingleUseEntry, Throttle, Verdict, ZoneRule};
 use latchkey_protocol::sync::{ClockReading, Delta, LockClock, LockSyncState, TimeToken};
 use latchkey_protocol::sync::{
     DeltaOutcome, LogBatch, MAX_LOG_ENTRIES_PER_BATCH, SyncInbound, SyncReport, refusal, refusal_reason,
@@ -98,6 +98,7 @@ pub fn install(conn: &Connection, provisioned: &Provisioned, now: DateTime<Utc>)
             drift_ppm: 0,
         },
         throttle: Throttle::new().encode(),
+        guess_budget: GuessBudget::full().encode().to_vec(),
         single_use: Vec::new(),
         log_entries: Vec::new(),
         log_next_seq: eventlog::FIRST_SEQ,
@@ -160,6 +161,7 @@ impl VirtualLock {
 
         let mut sync = LockSyncState::new(lock_id);
         let mut removed_users = BTreeSet::new();
+        let mut issued_slots = Vec::new();
         for bytes in &p.applied_deltas {
             let delta = Delta::decode(bytes).map_err(|e| corrupt("delta")(e.to_string()))?;
             let applied = sync.apply(&delta, &backend_key).map_err(|e| corrupt("delta")(e.to_string()))?;
@@ -167,12 +169,19 @@ impl VirtualLock {
                 removed_users.remove(&user);
             }
             removed_users.extend(applied.users_removed);
+            issued_slots.extend(applied.daily_slots_issued);
         }
 
         let mut keypad = Keypad::new(lock_id, door_secret, code_hash_key);
         keypad.set_throttle(
             Throttle::decode(&p.throttle).ok_or_else(|| LockError::State("stored throttle".into()))?,
         );
+        if !p.guess_budget.is_empty() {
+            keypad.set_budget(
+                GuessBudget::decode(&p.guess_budget)
+                    .ok_or_else(|| LockError::State("stored guess budget".into()))?,
+            );
+        }
         keypad
             .set_single_use_entries(
                 p.single_use
@@ -183,6 +192,9 @@ impl VirtualLock {
             .map_err(|e| corrupt("single-use table")(e.to_string()))?;
         for code in sync.permanent_codes() {
             keypad.set_permanent(*code).map_err(|e| corrupt("permanent codes")(e.to_string()))?;
+        }
+        for (day, kind, issued) in issued_slots {
+            keypad.set_issued_slots(day, kind, issued).map_err(|e| corrupt("issued slots")(e.to_string()))?;
         }
 
         let log = EventLog::restore(
@@ -246,6 +258,7 @@ impl VirtualLock {
                 drift_ppm: self.drift_ppm,
             },
             throttle: self.keypad.throttle().encode(),
+            guess_budget: self.keypad.budget().encode().to_vec(),
             single_use: self
                 .keypad
                 .single_use_entries()
@@ -440,6 +453,11 @@ impl VirtualLock {
         }
         for id in &applied.permanent_codes_removed {
             self.keypad.revoke_permanent(id);
+        }
+        for &(day, kind, issued) in &applied.daily_slots_issued {
+            if let Err(error) = self.keypad.set_issued_slots(day, kind, issued) {
+                tracing::warn!(?error, "virtual lock could not store issued daily slots");
+            }
         }
         for token in &applied.time_tokens {
             self.apply_token(token);

@@ -57,6 +57,10 @@ pub struct Persisted {
     pub clock: ClockState,
     /// The keypad throttle (`Throttle::encode`).
     pub throttle: Vec<u8>,
+    /// The keypad's yearly guessing budget (`GuessBudget::encode`); empty in states saved before it
+    /// existed, which restore a full budget.
+    #[serde(default)]
+    pub guess_budget: Vec<u8>,
     /// The single-use table: (local day, slot, first use).
     pub single_use: Vec<(i32, u16, u32)>,
     /// The event log's pending entries (`eventlog::encode_entries`).

@@ -418,6 +418,38 @@ async fn daily_codes_work_on_an_offline_keypad_on_the_door_s_local_day_only() {
     assert_eq!(rig.enter(rooftop, &once), Verdict::Denied { reason: DenyReason::SingleUseSpent });
 }
 
+/// Issue 17 item 3: an offline keypad accepts the first `SLOT_HEADROOM` DAILY codes of a day at once (no
+/// sync needed), and later ones once a sync brings the backend's count of issued slots; a slot the
+/// backend never issued stays refused.
+#[tokio::test]
+async fn daily_codes_past_the_headroom_work_once_a_sync_brings_the_issued_slots() {
+    let rig = Rig::start().await;
+    let rooftop = &rig.w.p.doors.tokyo_rooftop;
+    rig.activate(rooftop, "LK-TOKYO-9").await;
+    let headroom = usize::from(latchkey_protocol::keypad::SLOT_HEADROOM);
+    let mut codes = Vec::new();
+    for n in 0..headroom + 2 {
+        let guest = format!("day{n}@example.com");
+        let view = rig
+            .w
+            .a
+            .create_user_v2(&daily(PasscodeType::Daily, Contact::Email(&guest), &[rooftop], rig.w.now()))
+            .await
+            .expect("daily");
+        codes.push(view.accesses[0].doorcode.code.clone().expect("a DAILY code"));
+    }
+    for code in &codes[..headroom] {
+        assert!(matches!(rig.enter(rooftop, code), Verdict::Granted { kind: CodeKind::Daily, .. }));
+    }
+    for code in &codes[headroom..] {
+        assert_eq!(rig.enter(rooftop, code), Verdict::Denied { reason: DenyReason::Wrong }, "not synced yet");
+    }
+    rig.sync(rooftop, None).await;
+    for code in &codes {
+        assert!(matches!(rig.enter(rooftop, code), Verdict::Granted { kind: CodeKind::Daily, .. }));
+    }
+}
+
 #[tokio::test]
 async fn a_permanent_code_works_after_a_sync_and_not_before() {
     let rig = Rig::start().await;
