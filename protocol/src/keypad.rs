@@ -105,6 +105,9 @@ pub enum DenyReason {
     },
     /// Not exactly 7 ASCII digits.
     Malformed,
+    /// A granted code the lock could not record (its state did not save): the bolt stays. The lock
+    /// returns it, never [`Keypad::enter`].
+    NotRecorded,
 }
 
 impl DenyReason {
@@ -117,6 +120,7 @@ impl DenyReason {
             DenyReason::SingleUseTableFull => 4,
             DenyReason::Malformed => 5,
             DenyReason::LockedOut { .. } => 6,
+            DenyReason::NotRecorded => 7,
         }
     }
 }

@@ -507,8 +507,10 @@ async fn a_tampered_or_dropped_log_batch_is_detected() {
     let rig = Rig::start().await;
     let rooftop = &rig.w.p.doors.tokyo_rooftop;
     rig.activate(rooftop, "LK-TOKYO-6").await;
+    // One refusal per refusal window, so each is chained in full (protocol.md §21 coalesces bursts).
     for _ in 0..70 {
         rig.enter(rooftop, "x");
+        rig.w.clock.advance(Duration::seconds(i64::from(latchkey_protocol::eventlog::REFUSAL_WINDOW_SECS)));
     }
     let synced = rig.sync(rooftop, None).await;
     assert!(synced.batches.len() >= 2, "70 entries take two batches");
@@ -525,6 +527,37 @@ async fn a_tampered_or_dropped_log_batch_is_detected() {
 
     let report = rig.ingest(rooftop, &synced).expect("the whole upload");
     assert!(report.stored >= 71, "{report:?}");
+}
+
+/// Issue 17 item 4: a grant the lock cannot save never moves the bolt, on the keypad or over BLE (the
+/// power fails as the lock saves it); after the power comes back the same code and credential work.
+#[tokio::test]
+async fn a_grant_the_lock_cannot_save_does_not_open_the_door() {
+    let rig = Rig::start().await;
+    let rooftop = &rig.w.p.doors.tokyo_rooftop;
+    rig.activate(rooftop, "LK-TOKYO-10").await;
+    let view = rig.invite("saved@example.com", &[rooftop]).await;
+    let code = view.accesses[0].doorcode.code.clone().expect("code");
+    rig.sync(rooftop, None).await;
+    let device = device();
+
+    rig.state.locks.with_lock(&rooftop.uuid, |lock| lock.cut_power_at_next_save()).expect("lock");
+    let verdict = rig.enter(rooftop, &code);
+    assert!(!matches!(verdict, Verdict::Granted { .. }), "the keypad opened without a record: {verdict:?}");
+    rig.state.locks.reload_all();
+
+    rig.state.locks.with_lock(&rooftop.uuid, |lock| lock.cut_power_at_next_save()).expect("lock");
+    let credential = rig.credential(&view.user_uuid, rooftop, &device).expect("credential");
+    let outcome = rig.unlock(rooftop, credential, &device).await;
+    assert!(
+        !matches!(&outcome, Ok((o, _)) if o.result == ResultCode::Granted),
+        "BLE opened without a record: {outcome:?}"
+    );
+    rig.state.locks.reload_all();
+
+    assert!(matches!(rig.enter(rooftop, &code), Verdict::Granted { .. }));
+    let (outcome, _) = rig.unlock(rooftop, credential, &device).await.expect("unlock");
+    assert_eq!(outcome.result, ResultCode::Granted);
 }
 
 #[tokio::test]
