@@ -105,6 +105,10 @@ pub enum DenyReason {
     },
     /// Not exactly 7 ASCII digits.
     Malformed,
+    /// A code that is valid only within a time window (a derived code, or a PERMANENT code with an end)
+    /// typed while the lock's clock is uncertain (after a power loss, until a time token): its clock is
+    /// only a lower bound of the time, so it cannot tell whether the window is over.
+    TimeUncertain,
     /// A granted code the lock could not record (its state did not save): the bolt stays. The lock
     /// returns it, never [`Keypad::enter`].
     NotRecorded,
@@ -121,6 +125,7 @@ impl DenyReason {
             DenyReason::Malformed => 5,
             DenyReason::LockedOut { .. } => 6,
             DenyReason::NotRecorded => 7,
+            DenyReason::TimeUncertain => 8,
         }
     }
 }
@@ -278,13 +283,28 @@ impl Keypad {
         }
     }
 
-    /// Checks one typed code at `now` in the door's `zone`. Every call returns an event to log.
+    /// Checks one typed code at `now` (a certain clock) in the door's `zone`. Every call returns an event
+    /// to log.
     pub fn enter(&mut self, code: &str, now: u32, zone: &ZoneRule) -> (Verdict, KeypadEvent) {
-        let verdict = self.verdict(code, now, zone);
+        self.enter_at(code, now, false, zone)
+    }
+
+    /// Checks one typed code at `now` in the door's `zone`, knowing whether the clock is uncertain (after a
+    /// power loss, `now` is only a lower bound of the time): then only open-ended PERMANENT codes
+    /// (`not_after = u32::MAX`, `not_before ≤ now`) can open, since no later time can have ended them;
+    /// every other valid code is refused with [`DenyReason::TimeUncertain`] (docs/protocol.md §18).
+    pub fn enter_at(
+        &mut self,
+        code: &str,
+        now: u32,
+        time_uncertain: bool,
+        zone: &ZoneRule,
+    ) -> (Verdict, KeypadEvent) {
+        let verdict = self.verdict(code, now, time_uncertain, zone);
         (verdict, KeypadEvent::new(&verdict, now))
     }
 
-    fn verdict(&mut self, code: &str, now: u32, zone: &ZoneRule) -> Verdict {
+    fn verdict(&mut self, code: &str, now: u32, time_uncertain: bool, zone: &ZoneRule) -> Verdict {
         if let Err(until) = self.throttle.check(now) {
             return Verdict::Denied { reason: DenyReason::LockedOut { until } };
         }
@@ -295,7 +315,14 @@ impl Keypad {
         let Some(code) = Doorcode::parse(code) else {
             return Verdict::Denied { reason: DenyReason::Malformed };
         };
-        let verdict = self.check(code, now, zone);
+        let mut verdict = self.check(code, now, zone, time_uncertain);
+        if time_uncertain
+            && let Verdict::Granted { kind, who } = verdict
+            && !(kind == CodeKind::Permanent
+                && matches!(who, Holder::Access(id) if self.permanent.open_ended(&id)))
+        {
+            verdict = Verdict::Denied { reason: DenyReason::TimeUncertain };
+        }
         match verdict {
             Verdict::Granted { .. } => self.throttle.record_success(),
             Verdict::Denied { .. } => {
@@ -322,7 +349,7 @@ impl Keypad {
         issued.saturating_add(SLOT_HEADROOM).min(DAILY_SLOT_WINDOW)
     }
 
-    fn check(&mut self, code: Doorcode, now: u32, zone: &ZoneRule) -> Verdict {
+    fn check(&mut self, code: Doorcode, now: u32, zone: &ZoneRule, time_uncertain: bool) -> Verdict {
         let hash = permanent_code_hash(&self.code_hash_key, &self.lock_id, code);
         let permanent = self.permanent.lookup(&hash, now);
         if let Lookup::Valid(id) = permanent {
@@ -343,6 +370,10 @@ impl Keypad {
             }
         }
         if let Some(slot) = single_use_slot {
+            if time_uncertain {
+                // Neither recorded nor granted: the caller refuses it (TimeUncertain).
+                return Verdict::Granted { kind: CodeKind::DailySingleUse, who: Holder::Slot { day, slot } };
+            }
             return self.use_single(day, slot, now);
         }
         match permanent {
@@ -383,7 +414,8 @@ impl Keypad {
     fn use_single(&mut self, day: LocalDay, slot: u16, now: u32) -> Verdict {
         let granted = Verdict::Granted { kind: CodeKind::DailySingleUse, who: Holder::Slot { day, slot } };
         if let Some(entry) = self.single_use.iter().find(|e| e.day == day && e.slot == slot) {
-            return if now < entry.first_use.saturating_add(SINGLE_USE_VALID_SECS) {
+            // A first use after `now` means the clock went back (a power loss): count it as spent.
+            return if entry.first_use <= now && now < entry.first_use.saturating_add(SINGLE_USE_VALID_SECS) {
                 granted
             } else {
                 Verdict::Denied { reason: DenyReason::SingleUseSpent }

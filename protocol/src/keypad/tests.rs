@@ -422,3 +422,33 @@ fn the_yearly_budget_scales_with_the_live_codes() {
     let crowded = year_long_attack(&mut keypad_with_permanent_codes(1_999), false).0;
     assert!(crowded * 2_008 <= YEARLY_RISK_BUDGET, "{crowded}");
 }
+
+/// Issue 17 item 1: while the clock is uncertain (after a power loss) only open-ended PERMANENT codes
+/// open; derived codes and PERMANENT codes with an end are refused, and a single-use code whose first use
+/// lies after `now` (the clock went back) counts as spent.
+#[test]
+fn an_uncertain_clock_opens_only_open_ended_permanent_codes() {
+    let utc = ZoneRule::utc();
+    let noon = at(DAY, 12, 0, 0, 0);
+    let mut k = keypad();
+    let set = |k: &mut Keypad, typed: &str, id: [u8; 16], not_after: u32| {
+        let hash = permanent_code_hash(&HASH_KEY, &LOCK, Doorcode::parse(typed).expect("digits"));
+        k.set_permanent(PermanentCode { id, hash, not_before: 0, not_after }).expect("room");
+    };
+    set(&mut k, "1111111", [1; 16], u32::MAX);
+    set(&mut k, "2222222", [2; 16], noon + 86_400);
+    let uncertain = |k: &mut Keypad, typed: &str| k.enter_at(typed, noon, true, &utc).0;
+    assert_eq!(
+        uncertain(&mut k, "1111111"),
+        Verdict::Granted { kind: CodeKind::Permanent, who: Holder::Access([1; 16]) }
+    );
+    assert_eq!(uncertain(&mut k, "2222222"), denied(DenyReason::TimeUncertain));
+    assert_eq!(uncertain(&mut k, &code(DailyKind::Daily, DAY, 0)), denied(DenyReason::TimeUncertain));
+    let once = code(DailyKind::DailySingleUse, DAY, 1);
+    assert_eq!(uncertain(&mut k, &once), denied(DenyReason::TimeUncertain));
+    assert!(k.single_use_entries().is_empty(), "nothing recorded while uncertain");
+    // Certain again: the same codes work.
+    assert!(matches!(k.enter(&once, noon, &utc).0, Verdict::Granted { .. }));
+    // The clock goes back a minute (a restart behind the first use): the code counts as spent.
+    assert_eq!(k.enter(&once, noon - 60, &utc).0, denied(DenyReason::SingleUseSpent));
+}

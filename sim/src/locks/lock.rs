@@ -54,6 +54,8 @@ pub struct VirtualLock {
     drift_ppm: i32,
     last_token: Option<Vec<u8>>,
     tickets: TicketTable,
+    /// The monotonic floor: the clock reading of the last save (what a power loss restarts from).
+    floor: u32,
     /// Connections the lock will still start a session for (RAM, like the ticket table).
     sessions: SessionLimiter,
     battery_percent: u8,
@@ -296,6 +298,7 @@ impl VirtualLock {
             last_token: p.clock.last_token,
             tickets: TicketTable::new(),
             sessions: SessionLimiter::default(),
+            floor: p.clock.time,
             battery_percent: p.battery_percent,
             power_cut: PowerCut::None,
         }))
@@ -375,7 +378,11 @@ impl VirtualLock {
     /// ([`LockError::Closed`]: its connection drops).
     fn persist(&mut self) -> Result<(), LockError> {
         match self.power_cut {
-            PowerCut::None => self.save(),
+            PowerCut::None => {
+                self.save()?;
+                self.floor = self.floor.max(self.lock_clock.now().time);
+                Ok(())
+            }
             PowerCut::AtNextSave | PowerCut::Off => {
                 self.power_cut = PowerCut::Off;
                 Err(LockError::Closed)
@@ -452,12 +459,16 @@ impl VirtualLock {
         }
     }
 
-    /// Loses power: the clock restarts from the last token's time and is uncertain, the ticket table
-    /// (RAM) is emptied, and a POWER_LOST event is logged. What was saved before stays.
+    /// Loses power: the clock restarts, uncertain, from its monotonic floor (the reading of the last save,
+    /// never behind the last token), the ticket table (RAM) is emptied, and a POWER_LOST event is logged.
+    /// What was saved before stays.
     pub fn power_loss(&mut self) {
         self.advance();
-        self.lock_clock =
-            LockClock::after_power_loss(self.identity.lock_id, self.lock_clock.last_token_time());
+        self.lock_clock = LockClock::after_power_loss_from(
+            self.identity.lock_id,
+            self.lock_clock.last_token_time(),
+            self.floor,
+        );
         self.anchor_ms = self.clock.now().timestamp_millis();
         self.tickets = TicketTable::new();
         self.record(EventKind::POWER_LOST, [0; 16], 0);
@@ -479,7 +490,7 @@ impl VirtualLock {
     pub fn enter_code(&mut self, code: &str) -> Verdict {
         let now = self.now();
         let zone = self.zone();
-        let (verdict, event) = self.keypad.enter(code, now.time, &zone);
+        let (verdict, event) = self.keypad.enter_at(code, now.time, now.uncertain, &zone);
         self.log.append(event.to_record(now.uncertain));
         match self.persist() {
             Ok(()) => verdict,
@@ -701,12 +712,13 @@ fn restore_clock(lock_id: [u8; 16], state: &ClockState, backend: &PublicKey) -> 
         .transpose()
         .map_err(|e| corrupt("time token")(e.to_string()))?;
     let base = token.map(|t| t.time);
+    if state.uncertain {
+        // The saved reading is the monotonic floor: the clock never restarts behind it.
+        return Ok(LockClock::after_power_loss_from(lock_id, base, state.time));
+    }
     let mut clock = LockClock::after_power_loss(lock_id, None);
     if let Some(token) = &token {
         clock.apply_time_token(token, backend).map_err(|e| corrupt("time token")(e.to_string()))?;
-    }
-    if state.uncertain {
-        clock = LockClock::after_power_loss(lock_id, base);
     }
     clock.tick(state.time.saturating_sub(base.unwrap_or(0)));
     Ok(clock)

@@ -560,6 +560,59 @@ async fn a_grant_the_lock_cannot_save_does_not_open_the_door() {
     assert_eq!(outcome.result, ResultCode::Granted);
 }
 
+/// Issue 17 item 1: a battery swap must not reopen what has expired or been spent. Before the power
+/// fails the lock has seen a single-use code spent, a PERMANENT code and a credential expire and a DAILY
+/// code's day end; after it comes back none of them opens, on the keypad or over BLE.
+#[tokio::test]
+async fn after_power_loss_nothing_expired_or_spent_opens_again() {
+    let rig = Rig::start().await;
+    let rooftop = &rig.w.p.doors.tokyo_rooftop;
+    rig.activate(rooftop, "LK-TOKYO-11").await;
+    let mut request = permanent("ends@example.com", &[rooftop], rig.w.now());
+    request.end_time = Some(rig.w.now() + Duration::hours(2));
+    let view = rig.w.a.create_user_v2(&request).await.expect("invite");
+    rig.state.locks.push_scheduled().expect("push");
+    let code = view.accesses[0].doorcode.code.clone().expect("a PERMANENT code");
+    let mut codes = Vec::new();
+    for (kind, email) in
+        [(PasscodeType::Daily, "day@example.com"), (PasscodeType::DailySingleUse, "once@example.com")]
+    {
+        let request = daily(kind, Contact::Email(email), &[rooftop], rig.w.now());
+        let view = rig.w.a.create_user_v2(&request).await.expect("daily");
+        codes.push(view.accesses[0].doorcode.code.clone().expect("a derived code"));
+    }
+    let (day_code, once) = (codes[0].clone(), codes[1].clone());
+    rig.sync(rooftop, None).await;
+    let device = device();
+    let credential = rig.credential(&view.user_uuid, rooftop, &device).expect("credential");
+    assert!(matches!(rig.enter(rooftop, &code), Verdict::Granted { .. }));
+    assert!(matches!(rig.enter(rooftop, &once), Verdict::Granted { .. }), "first use");
+    assert!(matches!(rig.enter(rooftop, &day_code), Verdict::Granted { .. }));
+    let (outcome, _) = rig.unlock(rooftop, credential, &device).await.expect("unlock");
+    assert_eq!(outcome.result, ResultCode::Granted);
+
+    // Three hours on (04:00 in Tokyo): the single-use code is spent, the PERMANENT access has ended.
+    rig.w.clock.advance(Duration::hours(3));
+    assert!(!matches!(rig.enter(rooftop, &once), Verdict::Granted { .. }));
+    assert!(!matches!(rig.enter(rooftop, &code), Verdict::Granted { .. }));
+    // The next Tokyo day: the DAILY code is over.
+    rig.w.clock.advance(Duration::hours(21));
+    assert!(!matches!(rig.enter(rooftop, &day_code), Verdict::Granted { .. }));
+
+    // The battery is swapped.
+    rig.state.locks.with_lock(&rooftop.uuid, |lock| lock.power_loss()).expect("lock");
+    rig.state.locks.reload_all();
+    for (what, typed) in [("single-use", &once), ("PERMANENT", &code), ("DAILY", &day_code)] {
+        let verdict = rig.enter(rooftop, typed);
+        assert!(!matches!(verdict, Verdict::Granted { .. }), "the {what} code opened again: {verdict:?}");
+    }
+    let outcome = rig.unlock(rooftop, credential, &device).await;
+    assert!(
+        !matches!(&outcome, Ok((o, _)) if o.result == ResultCode::Granted),
+        "the expired credential opened again: {outcome:?}"
+    );
+}
+
 #[tokio::test]
 async fn after_power_loss_the_lock_reports_uncertain_time_until_a_token_and_keeps_its_state() {
     let rig = Rig::start().await;
