@@ -56,11 +56,13 @@ fuzz_target!(|data: &[u8]| {
             }
             // A re-signed token drives the clock rules.
             let resigned = TimeToken::sign(v.lock_id, token.time, &v.backend);
-            let mut clock = LockClock::after_power_loss(v.lock_id, Some(1_800_000_000));
+            // After a power loss with a monotonic floor above the last token's time.
+            let mut clock = LockClock::after_power_loss_from(v.lock_id, Some(1_700_000_000), 1_800_000_000);
             let floor = clock.last_token_time();
             match clock.apply_time_token(&resigned, &v.backend_pub) {
                 Ok(now) => {
                     assert!(Some(token.time) >= floor, "accepted a token older than the last one");
+                    assert!(token.time >= 1_800_000_000, "accepted a token older than the floor");
                     assert_eq!(now, token.time);
                     let before = clock.now().time;
                     let older = TimeToken::sign(v.lock_id, token.time.saturating_sub(1), &v.backend);

@@ -30,6 +30,11 @@ pub enum DailyKind {
 }
 
 impl DailyKind {
+    /// The kind byte of the derivation (§1.1) and of sync entries: 1 DAILY, 2 DAILY_SINGLE_USE.
+    pub fn byte(self) -> u8 {
+        self.tag()
+    }
+
     fn tag(self) -> u8 {
         match self {
             DailyKind::Daily => 1,

@@ -9,6 +9,11 @@
 //! When the buffer is full, new records are counted, not chained, and a [`EventKind::LOG_OVERFLOW`] gap
 //! marker with the count is chained as soon as space frees: nothing disappears silently.
 //!
+//! Refusals cannot crowd out who came in: at most [`REFUSALS_PER_WINDOW`] refusals are chained in full
+//! per [`REFUSAL_WINDOW_SECS`], later ones are counted and chained as one
+//! [`EventKind::REFUSALS_COALESCED`] summary, and refusals (summaries included) never take the last
+//! [`GRANT_RESERVE`] places, which stay for grants and the lock's other records.
+//!
 //! No I/O and no clock: the lock passes each record's time, and persists [`LogState`].
 
 use alloc::vec::Vec;
@@ -28,6 +33,14 @@ pub const LOG_CAPACITY: usize = 512;
 pub const GENESIS_PREV_MAC: [u8; MAC_LEN] = [0; MAC_LEN];
 /// Sequence number of the first entry a lock ever writes.
 pub const FIRST_SEQ: u64 = 1;
+/// Places of the buffer refusals never take: kept for grants and the lock's other records.
+pub const GRANT_RESERVE: usize = 128;
+/// Most refusal entries (full or summaries) held: `LOG_CAPACITY - GRANT_RESERVE`.
+pub const REFUSAL_SHARE: usize = LOG_CAPACITY - GRANT_RESERVE;
+/// Refusals chained in full per window; later ones in the window are counted into a summary.
+pub const REFUSALS_PER_WINDOW: u8 = 4;
+/// Length of a refusal window.
+pub const REFUSAL_WINDOW_SECS: u32 = 600;
 /// Length of [`ack_message`].
 pub const ACK_MESSAGE_LEN: usize = ACK_DOMAIN.len() + 16 + 8 + MAC_LEN;
 
@@ -58,6 +71,21 @@ impl EventKind {
     pub const POWER_LOST: EventKind = EventKind(0x22);
     /// Gap marker: records were lost because the log was full (subject: count, first and last time).
     pub const LOG_OVERFLOW: EventKind = EventKind(0x30);
+    /// Refusals counted, not chained one by one (subject: count u32, first time u32, last time u32,
+    /// unlock refusals u16, keypad refusals u16, saturated; detail: count, saturated).
+    pub const REFUSALS_COALESCED: EventKind = EventKind(0x31);
+
+    /// An unlock or keypad refusal, or a summary of them: what the log coalesces and keeps out of the
+    /// [`GRANT_RESERVE`].
+    pub fn is_refusal(self) -> bool {
+        matches!(
+            self,
+            EventKind::UNLOCK_DENIED
+                | EventKind::DOORCODE_DENIED
+                | EventKind::KEYPAD_LOCKED_OUT
+                | EventKind::REFUSALS_COALESCED
+        )
+    }
 }
 
 /// What the lock wants logged: an entry without its chain fields.
@@ -314,6 +342,27 @@ pub struct Lost {
     pub time_uncertain: bool,
 }
 
+/// The refusal window and the refusals counted but not chained yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Refusals {
+    /// Start of the current window (the time of its first refusal).
+    pub window_start: u32,
+    /// Refusals chained in full in the current window.
+    pub chained_in_window: u8,
+    /// Refusals counted, waiting for a [`EventKind::REFUSALS_COALESCED`] summary.
+    pub count: u32,
+    /// Time of the first counted refusal.
+    pub first_time: u32,
+    /// Time of the last counted refusal.
+    pub last_time: u32,
+    /// Of the counted refusals, unlock refusals ([`EventKind::UNLOCK_DENIED`]).
+    pub unlock: u32,
+    /// Of the counted refusals, keypad refusals (denied codes and attempts while locked out).
+    pub keypad: u32,
+    /// Whether any counted refusal had an uncertain time.
+    pub time_uncertain: bool,
+}
+
 /// Everything the lock persists about its log (the keys are stored with the lock's other secrets).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogState {
@@ -325,6 +374,8 @@ pub struct LogState {
     pub last_mac: [u8; MAC_LEN],
     /// Records lost to a full log, not yet summarised by a gap marker.
     pub lost: Lost,
+    /// The refusal window and refusals counted, not yet summarised.
+    pub refusals: Refusals,
 }
 
 /// The lock's bounded log buffer.
@@ -352,6 +403,7 @@ impl EventLog {
             next_seq: FIRST_SEQ,
             last_mac: GENESIS_PREV_MAC,
             lost: Lost::default(),
+            refusals: Refusals::default(),
         };
         EventLog { lock_id, log_key, state }
     }
@@ -388,10 +440,21 @@ impl EventLog {
         self.state.lost
     }
 
-    /// Chains `record`; returns its sequence number, or `None` if the log is full (the record is
-    /// counted in [`EventLog::lost`] and reported by a gap marker once an ack frees space).
+    /// Refusals counted and not yet chained into a summary.
+    pub fn refusals(&self) -> Refusals {
+        self.state.refusals
+    }
+
+    /// Chains `record`; returns its sequence number, or `None` if it was not chained: a refusal counted
+    /// for a [`EventKind::REFUSALS_COALESCED`] summary, or any record while the log is full (counted in
+    /// [`EventLog::lost`] and reported by a gap marker once an ack frees space).
     pub fn append(&mut self, record: Record) -> Option<u64> {
         self.flush_lost();
+        if record.kind.is_refusal() {
+            return self.append_refusal(record);
+        }
+        // The summary of earlier refusals goes first, so the chain keeps the order of events.
+        self.flush_refusals();
         if self.state.lost.count > 0 || self.state.entries.len() >= LOG_CAPACITY {
             let lost = &mut self.state.lost;
             if lost.count == 0 {
@@ -426,7 +489,73 @@ impl EventLog {
         let count = index.map_or(0, |i| i + 1);
         self.state.entries.drain(..count);
         self.flush_lost();
+        self.flush_refusals();
         Ok(count)
+    }
+
+    /// Chains the summary of the refusals counted so far, if there is room: the lock calls it before it
+    /// seals its log for an upload, so the backend learns of them.
+    pub fn flush_refusals(&mut self) {
+        let r = self.state.refusals;
+        if r.count == 0 || !self.refusal_fits() {
+            return;
+        }
+        let saturated = |n: u32| u16::try_from(n).unwrap_or(u16::MAX);
+        let mut subject = [0u8; 16];
+        subject[..4].copy_from_slice(&r.count.to_be_bytes());
+        subject[4..8].copy_from_slice(&r.first_time.to_be_bytes());
+        subject[8..12].copy_from_slice(&r.last_time.to_be_bytes());
+        subject[12..14].copy_from_slice(&saturated(r.unlock).to_be_bytes());
+        subject[14..16].copy_from_slice(&saturated(r.keypad).to_be_bytes());
+        self.chain(Record {
+            time: r.first_time,
+            time_uncertain: r.time_uncertain,
+            kind: EventKind::REFUSALS_COALESCED,
+            subject,
+            detail: saturated(r.count),
+        });
+        self.state.refusals = Refusals {
+            window_start: r.window_start,
+            chained_in_window: r.chained_in_window,
+            ..Refusals::default()
+        };
+    }
+
+    /// Whether one more refusal entry may be chained: nothing lost waiting, and the refusal share not
+    /// used up (the last [`GRANT_RESERVE`] places stay free for grants).
+    fn refusal_fits(&self) -> bool {
+        let held = self.state.entries.iter().filter(|e| e.record.kind.is_refusal()).count();
+        self.state.lost.count == 0 && held < REFUSAL_SHARE && self.state.entries.len() < LOG_CAPACITY
+    }
+
+    /// A refusal: chained in full while its window has room, else counted for a summary.
+    fn append_refusal(&mut self, record: Record) -> Option<u64> {
+        let r = self.state.refusals;
+        let window_over =
+            record.time < r.window_start || record.time >= r.window_start.saturating_add(REFUSAL_WINDOW_SECS);
+        if window_over {
+            self.flush_refusals();
+            self.state.refusals.window_start = record.time;
+            self.state.refusals.chained_in_window = 0;
+        }
+        let r = &mut self.state.refusals;
+        if r.count == 0 && r.chained_in_window < REFUSALS_PER_WINDOW && self.refusal_fits() {
+            self.state.refusals.chained_in_window += 1;
+            return Some(self.chain(record));
+        }
+        let r = &mut self.state.refusals;
+        if r.count == 0 {
+            r.first_time = record.time;
+        }
+        r.count = r.count.saturating_add(1);
+        r.last_time = record.time;
+        r.time_uncertain |= record.time_uncertain;
+        if record.kind == EventKind::UNLOCK_DENIED {
+            r.unlock = r.unlock.saturating_add(1);
+        } else {
+            r.keypad = r.keypad.saturating_add(1);
+        }
+        None
     }
 
     /// Chains the gap marker for lost records, if any and if there is room.

@@ -1,19 +1,24 @@
 //! The lock's keypad: verifies a typed 7-digit doorcode offline and says what to log.
 //!
 //! A [`Keypad`] holds the door's code state: the door secret (DAILY and DAILY_SINGLE_USE codes are
-//! derived with [`doorcode::daily`] for slots `0..DAILY_SLOT_WINDOW` of the local day, cached per day),
-//! the single-use table, the keyed hashes of PERMANENT codes, revoked daily slots and the wrong-code
-//! [`Throttle`]. [`Keypad::enter`] checks one code against all of them at a caller-given time and zone
+//! derived with [`doorcode::daily`] for slots `0..DAILY_SLOT_WINDOW` of the local day, cached per day,
+//! and accepted only below the synced high-water mark of issued slots plus [`SLOT_HEADROOM`]), the
+//! single-use table, the keyed hashes of PERMANENT codes, revoked daily slots, the wrong-code
+//! [`Throttle`] and the yearly [`GuessBudget`]. [`Keypad::enter`] checks one code against all of them at a caller-given time and zone
 //! rule and returns a [`Verdict`] and a [`KeypadEvent`] for the event log. It never reads a clock, draws
 //! no randomness and keeps no digits of PERMANENT codes. `docs/protocol.md` (sections 13 to 22) is normative.
 
+mod budget;
 mod permanent;
 mod throttle;
 mod zone;
 
-use alloc::collections::BTreeSet;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
+pub use budget::{
+    BUDGET_CAPACITY, BUDGET_REFILL_PER_YEAR, GUESS_BUDGET_LEN, GuessBudget, YEAR_SECS, YEARLY_RISK_BUDGET,
+};
 pub use permanent::{
     MAX_PERMANENT_CODES, PERMANENT_CODE_LEN, PERMANENT_HASH_LEN, PermanentCode, permanent_code_hash,
 };
@@ -31,13 +36,19 @@ use permanent::{Lookup, PermanentCodes};
 /// Slots per kind, door and local day the lock accepts (0..64). The backend MUST NOT issue a DAILY or
 /// DAILY_SINGLE_USE code with a slot at or above this window: the lock would refuse it.
 pub const DAILY_SLOT_WINDOW: u16 = 64;
+/// Slots per kind and local day accepted beyond the synced high-water mark of issued slots: the codes the
+/// backend may have issued since the lock's last sync (a DAILY code works at an offline lock without a
+/// sync, spec §2.3). A day with no synced mark accepts slots `0..SLOT_HEADROOM`.
+pub const SLOT_HEADROOM: u16 = 4;
+/// Days of issued-slot high-water marks held (today, tomorrow, and a clock set back a few days).
+pub const ISSUED_SLOTS_DAYS: usize = 8;
 /// A DAILY_SINGLE_USE code works until this many seconds after its first use (and only on its day).
 pub const SINGLE_USE_VALID_SECS: u32 = 15 * 60;
 /// Entries in the single-use table: two days of the full window, so a clock set back one day still fits.
 pub const SINGLE_USE_TABLE_SIZE: usize = 2 * DAILY_SLOT_WINDOW as usize;
 /// Revoked daily slots held (today and tomorrow, both kinds, full window).
 pub const REVOKED_DAILY_TABLE_SIZE: usize = 4 * DAILY_SLOT_WINDOW as usize;
-/// Most codes valid at one door on one day: both daily windows plus every PERMANENT code.
+/// Most codes a door could ever accept on one day: both full daily windows plus every PERMANENT code.
 pub const MAX_VALID_CODES_PER_DAY: usize = 2 * DAILY_SLOT_WINDOW as usize + MAX_PERMANENT_CODES;
 
 /// Which kind of code opened the door.
@@ -94,6 +105,13 @@ pub enum DenyReason {
     },
     /// Not exactly 7 ASCII digits.
     Malformed,
+    /// A code that is valid only within a time window (a derived code, or a PERMANENT code with an end)
+    /// typed while the lock's clock is uncertain (after a power loss, until a time token): its clock is
+    /// only a lower bound of the time, so it cannot tell whether the window is over.
+    TimeUncertain,
+    /// A granted code the lock could not record (its state did not save): the bolt stays. The lock
+    /// returns it, never [`Keypad::enter`].
+    NotRecorded,
 }
 
 impl DenyReason {
@@ -106,6 +124,8 @@ impl DenyReason {
             DenyReason::SingleUseTableFull => 4,
             DenyReason::Malformed => 5,
             DenyReason::LockedOut { .. } => 6,
+            DenyReason::NotRecorded => 7,
+            DenyReason::TimeUncertain => 8,
         }
     }
 }
@@ -227,7 +247,10 @@ pub struct Keypad {
     revoked_daily: BTreeSet<(LocalDay, u8, u16)>,
     single_use: Vec<SingleUseEntry>,
     permanent: PermanentCodes,
+    /// Synced high-water marks: slots issued per (local day, kind tag).
+    issued: BTreeMap<(LocalDay, u8), u16>,
     throttle: Throttle,
+    budget: GuessBudget,
 }
 
 impl core::fmt::Debug for Keypad {
@@ -236,7 +259,9 @@ impl core::fmt::Debug for Keypad {
             .field("permanent_codes", &self.permanent.len())
             .field("single_use", &self.single_use.len())
             .field("revoked_daily", &self.revoked_daily.len())
+            .field("issued_slots", &self.issued)
             .field("throttle", &self.throttle)
+            .field("budget", &self.budget)
             .finish_non_exhaustive()
     }
 }
@@ -252,32 +277,79 @@ impl Keypad {
             revoked_daily: BTreeSet::new(),
             single_use: Vec::new(),
             permanent: PermanentCodes::default(),
+            issued: BTreeMap::new(),
             throttle: Throttle::new(),
+            budget: GuessBudget::full(),
         }
     }
 
-    /// Checks one typed code at `now` in the door's `zone`. Every call returns an event to log.
+    /// Checks one typed code at `now` (a certain clock) in the door's `zone`. Every call returns an event
+    /// to log.
     pub fn enter(&mut self, code: &str, now: u32, zone: &ZoneRule) -> (Verdict, KeypadEvent) {
-        let verdict = self.verdict(code, now, zone);
+        self.enter_at(code, now, false, zone)
+    }
+
+    /// Checks one typed code at `now` in the door's `zone`, knowing whether the clock is uncertain (after a
+    /// power loss, `now` is only a lower bound of the time): then only open-ended PERMANENT codes
+    /// (`not_after = u32::MAX`, `not_before ≤ now`) can open, since no later time can have ended them;
+    /// every other valid code is refused with [`DenyReason::TimeUncertain`] (docs/protocol.md §18).
+    pub fn enter_at(
+        &mut self,
+        code: &str,
+        now: u32,
+        time_uncertain: bool,
+        zone: &ZoneRule,
+    ) -> (Verdict, KeypadEvent) {
+        let verdict = self.verdict(code, now, time_uncertain, zone);
         (verdict, KeypadEvent::new(&verdict, now))
     }
 
-    fn verdict(&mut self, code: &str, now: u32, zone: &ZoneRule) -> Verdict {
+    fn verdict(&mut self, code: &str, now: u32, time_uncertain: bool, zone: &ZoneRule) -> Verdict {
         if let Err(until) = self.throttle.check(now) {
+            return Verdict::Denied { reason: DenyReason::LockedOut { until } };
+        }
+        let valid = self.valid_codes(now, zone);
+        if let Err(until) = self.budget.check(now, valid) {
             return Verdict::Denied { reason: DenyReason::LockedOut { until } };
         }
         let Some(code) = Doorcode::parse(code) else {
             return Verdict::Denied { reason: DenyReason::Malformed };
         };
-        let verdict = self.check(code, now, zone);
+        let mut verdict = self.check(code, now, zone, time_uncertain);
+        if time_uncertain
+            && let Verdict::Granted { kind, who } = verdict
+            && !(kind == CodeKind::Permanent
+                && matches!(who, Holder::Access(id) if self.permanent.open_ended(&id)))
+        {
+            verdict = Verdict::Denied { reason: DenyReason::TimeUncertain };
+        }
         match verdict {
             Verdict::Granted { .. } => self.throttle.record_success(),
-            Verdict::Denied { .. } => self.throttle.record_failure(now),
+            Verdict::Denied { .. } => {
+                self.throttle.record_failure(now);
+                self.budget.spend(now, valid);
+            }
         }
         verdict
     }
 
-    fn check(&mut self, code: Doorcode, now: u32, zone: &ZoneRule) -> Verdict {
+    /// The codes a guess at `now` could hit (docs/protocol.md §19's `V`): every PERMANENT code held and
+    /// the derived slots of both kinds accepted today. What one checked wrong code costs the budget.
+    pub fn valid_codes(&self, now: u32, zone: &ZoneRule) -> u64 {
+        let day = zone.local_day(now);
+        let derived = u64::from(self.accepted_slots(day, CodeKind::Daily))
+            + u64::from(self.accepted_slots(day, CodeKind::DailySingleUse));
+        self.permanent.len() as u64 + derived
+    }
+
+    /// How many slots of `kind` the lock accepts on `day`: the synced high-water mark plus
+    /// [`SLOT_HEADROOM`], within [`DAILY_SLOT_WINDOW`].
+    fn accepted_slots(&self, day: LocalDay, kind: CodeKind) -> u16 {
+        let issued = self.issued.get(&(day, kind.tag())).copied().unwrap_or(0);
+        issued.saturating_add(SLOT_HEADROOM).min(DAILY_SLOT_WINDOW)
+    }
+
+    fn check(&mut self, code: Doorcode, now: u32, zone: &ZoneRule, time_uncertain: bool) -> Verdict {
         let hash = permanent_code_hash(&self.code_hash_key, &self.lock_id, code);
         let permanent = self.permanent.lookup(&hash, now);
         if let Lookup::Valid(id) = permanent {
@@ -286,7 +358,8 @@ impl Keypad {
         let day = self.prepare_day(now, zone);
         let mut single_use_slot = None;
         for (kind, slot) in self.daily_matches(code) {
-            if self.revoked_daily.contains(&(day, kind.tag(), slot)) {
+            if slot >= self.accepted_slots(day, kind) || self.revoked_daily.contains(&(day, kind.tag(), slot))
+            {
                 continue;
             }
             match kind {
@@ -297,6 +370,10 @@ impl Keypad {
             }
         }
         if let Some(slot) = single_use_slot {
+            if time_uncertain {
+                // Neither recorded nor granted: the caller refuses it (TimeUncertain).
+                return Verdict::Granted { kind: CodeKind::DailySingleUse, who: Holder::Slot { day, slot } };
+            }
             return self.use_single(day, slot, now);
         }
         match permanent {
@@ -323,6 +400,7 @@ impl Keypad {
         codes.sort_unstable_by_key(|&(n, kind, slot)| (n, kind.tag(), slot));
         self.daily = Some(DailyCache { day, codes });
         self.revoked_daily.retain(|&(d, _, _)| d >= day);
+        self.issued.retain(|&(d, _), _| d >= day);
         day
     }
 
@@ -336,7 +414,8 @@ impl Keypad {
     fn use_single(&mut self, day: LocalDay, slot: u16, now: u32) -> Verdict {
         let granted = Verdict::Granted { kind: CodeKind::DailySingleUse, who: Holder::Slot { day, slot } };
         if let Some(entry) = self.single_use.iter().find(|e| e.day == day && e.slot == slot) {
-            return if now < entry.first_use.saturating_add(SINGLE_USE_VALID_SECS) {
+            // A first use after `now` means the clock went back (a power loss): count it as spent.
+            return if entry.first_use <= now && now < entry.first_use.saturating_add(SINGLE_USE_VALID_SECS) {
                 granted
             } else {
                 Verdict::Denied { reason: DenyReason::SingleUseSpent }
@@ -364,6 +443,36 @@ impl Keypad {
     /// Number of PERMANENT codes held.
     pub fn permanent_count(&self) -> usize {
         self.permanent.len()
+    }
+
+    /// Records the synced high-water mark of `kind` on `day`: the backend issued slots `0..issued`. The
+    /// lock then accepts slots below `issued + SLOT_HEADROOM`. A mark never goes down (a lower one changes
+    /// nothing); marks of past days are dropped when the day turns, and only the latest
+    /// [`ISSUED_SLOTS_DAYS`] days are held.
+    pub fn set_issued_slots(
+        &mut self,
+        day: LocalDay,
+        kind: DailyKind,
+        issued: u16,
+    ) -> Result<(), KeypadError> {
+        if issued > DAILY_SLOT_WINDOW {
+            return Err(KeypadError::SlotOutsideWindow);
+        }
+        let tag = match kind {
+            DailyKind::Daily => CodeKind::Daily.tag(),
+            DailyKind::DailySingleUse => CodeKind::DailySingleUse.tag(),
+        };
+        if let Some(today) = self.daily.as_ref().map(|c| c.day)
+            && day < today
+        {
+            return Ok(());
+        }
+        let mark = self.issued.entry((day, tag)).or_insert(0);
+        *mark = (*mark).max(issued);
+        while self.issued.len() > 2 * ISSUED_SLOTS_DAYS {
+            self.issued.pop_first();
+        }
+        Ok(())
     }
 
     /// Refuses a derived code from now on (an access revoked before its day ended). Revocations of
@@ -407,6 +516,16 @@ impl Keypad {
     /// Restores a persisted throttle state.
     pub fn set_throttle(&mut self, throttle: Throttle) {
         self.throttle = throttle;
+    }
+
+    /// The yearly guessing budget, to persist after every attempt.
+    pub fn budget(&self) -> &GuessBudget {
+        &self.budget
+    }
+
+    /// Restores a persisted guessing budget.
+    pub fn set_budget(&mut self, budget: GuessBudget) {
+        self.budget = budget;
     }
 
     /// The single-use table, to persist after every grant of a DAILY_SINGLE_USE code.

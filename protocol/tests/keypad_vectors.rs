@@ -2,13 +2,13 @@
 //! crate) against the keypad and event-log code: zone rules, derived codes at the keypad, permanent
 //! code hashes and a three-entry log chain with its acknowledgement message.
 
-use latchkey_protocol::doorcode::{Doorcode, LocalDay};
+use latchkey_protocol::doorcode::{DailyKind, Doorcode, LocalDay};
 use latchkey_protocol::eventlog::{
     self, Entry, EventKind, GENESIS_PREV_MAC, Record, ack_message, entry_mac, verify_chain,
 };
 use latchkey_protocol::keypad::{
-    CodeKind, DenyReason, Holder, Keypad, MAX_GUESSES_PER_DAY, PermanentCode, Transition, Verdict, ZoneRule,
-    lockout_after, permanent_code_hash,
+    CodeKind, DAILY_SLOT_WINDOW, DenyReason, Holder, Keypad, MAX_GUESSES_PER_DAY, PermanentCode, Transition,
+    Verdict, ZoneRule, lockout_after, permanent_code_hash,
 };
 use serde_json::Value;
 
@@ -63,6 +63,10 @@ fn the_keypad_accepts_exactly_the_derived_codes() {
     for e in k["entries"].as_array().expect("array") {
         let mut keypad = Keypad::new([0; 16], bytes(&k["door_secret"]), [0; 32]);
         let now = u32_of(&e["now"]);
+        // The backend issued the whole window of that day (slots 0..64 of both kinds, §15).
+        for kind in [DailyKind::Daily, DailyKind::DailySingleUse] {
+            keypad.set_issued_slots(zone.local_day(now), kind, DAILY_SLOT_WINDOW).expect("in the window");
+        }
         let (verdict, _) = keypad.enter(e["code"].as_str().expect("code"), now, &zone);
         let expected = match e["verdict"].as_str().expect("verdict") {
             "WRONG" => Verdict::Denied { reason: DenyReason::Wrong },

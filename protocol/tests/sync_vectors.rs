@@ -8,7 +8,7 @@
 //! Python check, `tests/vectors/check_vectors.py`).
 
 use latchkey_protocol::crypto::SigningKey;
-use latchkey_protocol::doorcode::Doorcode;
+use latchkey_protocol::doorcode::{DailyKind, Doorcode, LocalDay};
 use latchkey_protocol::keypad::{PermanentCode, Transition, ZoneRule, permanent_code_hash};
 use latchkey_protocol::sync::{
     DELTA_DOMAIN, Delta, DeltaKind, Entry, HEADER_LEN, LockClock, LockSyncState, LogAck, TIME_DOMAIN,
@@ -56,7 +56,9 @@ fn inputs() -> Value {
                     { "utc_start": 1_772_953_200u32, "offset_seconds": -14_400 },
                     { "utc_start": 1_793_512_800u32, "offset_seconds": -18_000 } ] },
                 { "type": "TimeToken", "time": 1_795_300_000u32 },
-                { "type": "LogAck", "up_to_seq": 42, "entry_mac": "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf" }
+                { "type": "LogAck", "up_to_seq": 42, "entry_mac": "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf" },
+                { "type": "DailySlotsIssued", "day": 20_779, "kind": "DAILY", "issued": 7 },
+                { "type": "DailySlotsIssued", "day": -1, "kind": "DAILY_SINGLE_USE", "issued": 64 }
             ]
         },
         "snapshot": {
@@ -124,6 +126,14 @@ fn entry_of(c: &Ctx, e: &Value) -> Entry {
         "LogAck" => {
             Entry::LogAck(LogAck { up_to_seq: num(&e["up_to_seq"]), entry_mac: arr(&e["entry_mac"]) })
         }
+        "DailySlotsIssued" => Entry::DailySlotsIssued {
+            day: LocalDay(num(&e["day"])),
+            kind: match e["kind"].as_str().expect("kind") {
+                "DAILY" => DailyKind::Daily,
+                _ => DailyKind::DailySingleUse,
+            },
+            issued: num(&e["issued"]),
+        },
         other => panic!("unknown entry type {other}"),
     }
 }
@@ -178,6 +188,10 @@ fn outputs(i: &Value) -> Map<String, Value> {
     let a = state.apply(&incremental, &backend_pub).expect("incremental applies");
     assert_eq!((a.users_added.len(), a.credentials_revoked.len(), a.permanent_codes_added.len()), (1, 1, 1));
     assert_eq!((a.time_tokens, a.log_acks.len(), a.zone_rule.is_some()), (vec![token], 1, true));
+    assert_eq!(
+        a.daily_slots_issued,
+        vec![(LocalDay(20_779), DailyKind::Daily, 7), (LocalDay(-1), DailyKind::DailySingleUse, 64)]
+    );
     let s = state.apply(&snapshot, &backend_pub).expect("snapshot applies");
     assert_eq!((s.seq, s.snapshot, s.users_added.len(), s.users_removed.len()), (5, true, 2, 1));
     assert_eq!((s.permanent_codes_added.len(), s.permanent_codes_removed.len()), (1, 1));

@@ -354,8 +354,10 @@ fn write_seeds(dir: &Path) -> anyhow::Result<()> {
     for entry in keypad["keypad"]["entries"].as_array().context("keypad entries")? {
         let now = u32::try_from(entry["now"].as_u64().context("now")?).context("now fits u32")?;
         let code = entry["code"].as_str().context("code")?;
-        seeds.push(("keypad", [&[3][..], &now.to_be_bytes(), code.as_bytes()].concat()));
+        seeds.push(("keypad", [&[4][..], &now.to_be_bytes(), code.as_bytes()].concat()));
     }
+    let budget = latchkey_protocol::keypad::GuessBudget::full().encode();
+    seeds.push(("keypad", [&[3][..], &1_800_000_000u32.to_be_bytes(), &budget].concat()));
     let mtu = 185;
     seeds.push((
         "lock_connection",

@@ -5,7 +5,7 @@ const KEY: [u8; 32] = [0x22; 32];
 const BACKEND: [u8; 32] = [0x33; 32];
 
 fn record(time: u32, detail: u16) -> Record {
-    Record { time, time_uncertain: false, kind: EventKind::DOORCODE_DENIED, subject: [0; 16], detail }
+    Record { time, time_uncertain: false, kind: EventKind::DOORCODE_GRANTED, subject: [0; 16], detail }
 }
 
 fn log_with(n: u16) -> EventLog {
@@ -206,4 +206,53 @@ fn state_restores_and_refuses_a_tampered_copy() {
     let mut bad_seq = state;
     bad_seq.next_seq += 1;
     assert!(EventLog::restore(LOCK, KEY, bad_seq).is_err());
+}
+
+fn refusal(time: u32, kind: EventKind) -> Record {
+    Record { time, time_uncertain: false, kind, subject: [0; 16], detail: 0 }
+}
+
+#[test]
+fn refusals_in_one_window_are_chained_four_then_counted_into_one_summary() {
+    let mut log = EventLog::new(LOCK, KEY);
+    for i in 0..1_000u32 {
+        let kind = if i % 2 == 0 { EventKind::UNLOCK_DENIED } else { EventKind::DOORCODE_DENIED };
+        log.append(refusal(5_000 + i % 500, kind));
+    }
+    assert_eq!(log.pending().len(), usize::from(REFUSALS_PER_WINDOW));
+    assert_eq!(log.refusals().count, 996);
+    // A grant: the summary is chained first, then the grant, in order.
+    let granted =
+        Record { kind: EventKind::UNLOCK_GRANTED, subject: [7; 16], ..refusal(5_600, EventKind(0)) };
+    log.append(granted).expect("a grant is chained");
+    let [.., summary, last] = log.pending() else { panic!("entries") };
+    assert_eq!(last.record, granted);
+    assert_eq!(summary.record.kind, EventKind::REFUSALS_COALESCED);
+    assert_eq!(summary.record.detail, 996);
+    assert_eq!(&summary.record.subject[..4], &996u32.to_be_bytes());
+    assert_eq!(
+        &summary.record.subject[12..],
+        &[0x01, 0xf2, 0x01, 0xf2],
+        "498 unlock and 498 keypad refusals"
+    );
+    assert_eq!(log.refusals().count, 0);
+    assert_eq!(verify_chain(log.pending(), &KEY, &LOCK, &GENESIS_PREV_MAC), Ok(()));
+}
+
+#[test]
+fn endless_refusals_never_take_the_places_kept_for_grants() {
+    let mut log = EventLog::new(LOCK, KEY);
+    // A week of junk, one refusal a second: many windows, each with 4 full entries and a summary.
+    for t in 0..7 * 86_400u32 {
+        log.append(refusal(1_000_000 + t, EventKind::DOORCODE_DENIED));
+    }
+    let held = log.pending().iter().filter(|e| e.record.kind.is_refusal()).count();
+    assert_eq!(held, REFUSAL_SHARE);
+    assert!(log.refusals().count > 0, "the rest is counted, not lost");
+    assert_eq!(log.lost().count, 0);
+    for n in 0..GRANT_RESERVE as u32 {
+        let grant = Record { kind: EventKind::DOORCODE_GRANTED, ..refusal(2_000_000 + n, EventKind(0)) };
+        assert!(log.append(grant).is_some(), "grant {n} has its reserved place");
+    }
+    assert_eq!(log.pending().len(), LOG_CAPACITY);
 }

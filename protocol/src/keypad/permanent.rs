@@ -123,6 +123,14 @@ impl PermanentCodes {
         self.by_id.len()
     }
 
+    /// Whether the code of access `id` never ends (`not_after = u32::MAX`).
+    pub(crate) fn open_ended(&self, id: &[u8; 16]) -> bool {
+        self.by_id
+            .get(id)
+            .and_then(|hash| self.by_hash.get(&(*hash, *id)))
+            .is_some_and(|code| code.not_after == u32::MAX)
+    }
+
     pub(crate) fn lookup(&self, hash: &[u8; PERMANENT_HASH_LEN], now: u32) -> Lookup {
         let mut outside = None;
         for code in self.by_hash.range((*hash, [0u8; 16])..=(*hash, [0xffu8; 16])).map(|(_, c)| c) {

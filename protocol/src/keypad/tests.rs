@@ -39,6 +39,8 @@ fn accepts_the_codes_the_backend_derives() {
     let utc = ZoneRule::utc();
     let noon = at(DAY, 12, 0, 0, 0);
     let mut k = keypad();
+    let day = LocalDay::from_ymd(DAY.0, DAY.1, DAY.2);
+    k.set_issued_slots(day, DailyKind::Daily, DAILY_SLOT_WINDOW).expect("in the window");
     // tests/vectors/doorcode.json: DAILY 2026-11-22 slot 0 is 7945144, DAILY_SINGLE_USE slot 0 is 4024413.
     assert_eq!(k.enter("7945144", noon, &utc).0, granted(CodeKind::Daily, DAY, 0));
     assert_eq!(k.enter("4024413", noon, &utc).0, granted(CodeKind::DailySingleUse, DAY, 0));
@@ -90,6 +92,7 @@ fn a_dst_day_has_23_hours() {
     let dst_day = (2026, 3, 8);
     let c = code(DailyKind::Daily, dst_day, 5);
     let mut k = keypad();
+    k.set_issued_slots(LocalDay::from_ymd(2026, 3, 8), DailyKind::Daily, 6).expect("in the window");
     assert_eq!(k.enter(&c, at(dst_day, 0, 0, 0, -5 * 3600) - 1, &zone).0, denied(DenyReason::Wrong));
     assert_eq!(k.enter(&c, at(dst_day, 0, 0, 0, -5 * 3600), &zone).0, granted(CodeKind::Daily, dst_day, 5));
     assert_eq!(
@@ -106,6 +109,7 @@ fn single_use_works_for_15_minutes_after_first_use() {
     let c = code(DailyKind::DailySingleUse, DAY, 7);
     let first = at(DAY, 9, 0, 0, 0);
     let mut k = keypad();
+    k.set_issued_slots(LocalDay::from_ymd(DAY.0, DAY.1, DAY.2), DailyKind::DailySingleUse, 9).expect("fits");
     let ok = granted(CodeKind::DailySingleUse, DAY, 7);
     assert_eq!(k.enter(&c, first, &utc).0, ok);
     assert_eq!(k.enter(&c, first + 14 * 60 + 59, &utc).0, ok);
@@ -297,4 +301,154 @@ fn events_become_log_records() {
     let record = event.to_record(true);
     assert!(record.time_uncertain);
     assert_eq!((record.kind, record.detail), (EventKind::DOORCODE_GRANTED, 0x0203));
+}
+
+/// How many derived codes of the local day at `now` the keypad accepts: each code of both kinds and every
+/// slot of the window, typed on its own copy of the keypad (so no attempt throttles another).
+fn accepted_derived_codes(k: &Keypad, now: u32, zone: &ZoneRule) -> usize {
+    let day = zone.local_day(now);
+    let mut accepted = 0;
+    for kind in [DailyKind::Daily, DailyKind::DailySingleUse] {
+        for slot in 0..DAILY_SLOT_WINDOW {
+            let typed = alloc::format!("{}", doorcode::daily(&secret(), kind, day, slot));
+            if matches!(k.clone().enter(&typed, now, zone).0, Verdict::Granted { .. }) {
+                accepted += 1;
+            }
+        }
+    }
+    accepted
+}
+
+/// A keypad holding `count` PERMANENT codes valid for ever (none of them `own`, the attacker's code).
+fn keypad_with_permanent_codes(count: u16) -> Keypad {
+    let mut k = keypad();
+    for i in 0..count {
+        let digits = Doorcode::parse(&alloc::format!("{:07}", 1_000_000 + u32::from(i) * 7)).expect("digits");
+        let hash = permanent_code_hash(&HASH_KEY, &LOCK, digits);
+        let mut id = [0u8; 16];
+        id[..2].copy_from_slice(&i.to_be_bytes());
+        k.set_permanent(PermanentCode { id, hash, not_before: 0, not_after: u32::MAX }).expect("room");
+    }
+    k
+}
+
+/// The attacker at the door for a whole simulated year, typing a fresh wrong code at the first second the
+/// keypad checks one (and, if `holds_valid`, their own valid code whenever one more wrong code would start
+/// a lockout). Returns the number of guesses the keypad checked and how many of them opened the door.
+fn year_long_attack(k: &mut Keypad, holds_valid: bool) -> (u64, u64) {
+    let utc = ZoneRule::utc();
+    let start = at(DAY, 0, 0, 0, 0);
+    let end = start + 365 * 86_400;
+    let own = "5550123";
+    let hash = permanent_code_hash(&HASH_KEY, &LOCK, Doorcode::parse(own).expect("digits"));
+    k.set_permanent(PermanentCode { id: [0xee; 16], hash, not_before: 0, not_after: u32::MAX })
+        .expect("room");
+    let (mut checked, mut hits) = (0u64, 0u64);
+    let mut now = start;
+    while now < end {
+        if holds_valid && k.throttle().consecutive_failures() + 1 == FREE_ATTEMPTS {
+            k.enter(own, now, &utc);
+        }
+        let guess = alloc::format!("{:07}", (u64::from(now) * 7_919 + checked) % 10_000_000);
+        match k.enter(&guess, now, &utc).0 {
+            Verdict::Denied { reason: DenyReason::LockedOut { until } } => now = until.max(now + 1),
+            Verdict::Denied { .. } => checked += 1,
+            Verdict::Granted { .. } => {
+                checked += 1;
+                hits += 1;
+            }
+        }
+    }
+    (checked, hits)
+}
+
+/// Issue item 3: at a door with 300 live PERMANENT codes, a year of guessing at the fastest pace the
+/// keypad allows has at most a 1 % chance of hitting a valid code (union bound: each checked wrong code
+/// had at most `valid codes / 10^7`), with or without the attacker interleaving their own valid code.
+#[test]
+fn a_year_of_guessing_at_a_door_with_300_permanent_codes_stays_under_one_percent() {
+    let utc = ZoneRule::utc();
+    for holds_valid in [false, true] {
+        let mut k = keypad_with_permanent_codes(300);
+        let noon = at(DAY, 12, 0, 0, 0);
+        let valid = 300 + 1 + accepted_derived_codes(&k, noon, &utc) as u64;
+        let (checked, hits) = year_long_attack(&mut k, holds_valid);
+        let chance_per_million = checked * valid * 1_000_000 / 10_000_000;
+        assert!(
+            chance_per_million <= 10_000,
+            "{checked} guesses checked in a year with {valid} valid codes ({hits} opened the door): a \
+             {}.{:02} % chance (holds a valid code: {holds_valid})",
+            chance_per_million / 10_000,
+            chance_per_million / 100 % 100
+        );
+    }
+}
+
+/// Issue item 3: a lock accepts only the derived slots the backend issued (plus a small headroom for codes
+/// issued since its last sync), not the whole window of 64 slots per kind.
+#[test]
+fn a_derived_code_of_a_slot_never_issued_is_refused() {
+    let utc = ZoneRule::utc();
+    let noon = at(DAY, 12, 0, 0, 0);
+    let mut k = keypad();
+    for kind in [DailyKind::Daily, DailyKind::DailySingleUse] {
+        assert_eq!(k.enter(&code(kind, DAY, 10), noon, &utc).0, denied(DenyReason::Wrong), "{kind:?}");
+    }
+    // With no synced mark the headroom is accepted: the first codes of a day work at an offline lock.
+    assert_eq!(accepted_derived_codes(&k, noon, &utc), 2 * usize::from(SLOT_HEADROOM));
+    assert_eq!(k.valid_codes(noon, &utc), 2 * u64::from(SLOT_HEADROOM));
+    // Sync says slots 0..7 of today's DAILY codes were issued: slot 10 (< 7 + 4) works, 11 does not.
+    let day = LocalDay::from_ymd(DAY.0, DAY.1, DAY.2);
+    k.set_issued_slots(day, DailyKind::Daily, 7).expect("in the window");
+    k.set_issued_slots(day, DailyKind::Daily, 2).expect("a lower mark changes nothing");
+    assert_eq!(k.enter(&code(DailyKind::Daily, DAY, 10), noon, &utc).0, granted(CodeKind::Daily, DAY, 10));
+    assert_eq!(k.enter(&code(DailyKind::Daily, DAY, 11), noon, &utc).0, denied(DenyReason::Wrong));
+    assert_eq!(k.valid_codes(noon, &utc), 11 + 4);
+    assert_eq!(
+        k.set_issued_slots(day, DailyKind::Daily, DAILY_SLOT_WINDOW + 1),
+        Err(KeypadError::SlotOutsideWindow)
+    );
+    // The next day has no mark yet; yesterday's goes when the day turns.
+    let next_noon = at(NEXT, 12, 0, 0, 0);
+    assert_eq!(accepted_derived_codes(&k, next_noon, &utc), 2 * usize::from(SLOT_HEADROOM));
+}
+
+/// The budget applies per door: a quiet door keeps the throttle's daily pace, a door with the most
+/// PERMANENT codes gets a few dozen guesses a year, within the same 1 %.
+#[test]
+fn the_yearly_budget_scales_with_the_live_codes() {
+    let quiet = year_long_attack(&mut keypad(), false).0;
+    assert!(quiet > 8_000, "a quiet door keeps the throttle's pace: {quiet}");
+    let crowded = year_long_attack(&mut keypad_with_permanent_codes(1_999), false).0;
+    assert!(crowded * 2_008 <= YEARLY_RISK_BUDGET, "{crowded}");
+}
+
+/// Issue 17 item 1: while the clock is uncertain (after a power loss) only open-ended PERMANENT codes
+/// open; derived codes and PERMANENT codes with an end are refused, and a single-use code whose first use
+/// lies after `now` (the clock went back) counts as spent.
+#[test]
+fn an_uncertain_clock_opens_only_open_ended_permanent_codes() {
+    let utc = ZoneRule::utc();
+    let noon = at(DAY, 12, 0, 0, 0);
+    let mut k = keypad();
+    let set = |k: &mut Keypad, typed: &str, id: [u8; 16], not_after: u32| {
+        let hash = permanent_code_hash(&HASH_KEY, &LOCK, Doorcode::parse(typed).expect("digits"));
+        k.set_permanent(PermanentCode { id, hash, not_before: 0, not_after }).expect("room");
+    };
+    set(&mut k, "1111111", [1; 16], u32::MAX);
+    set(&mut k, "2222222", [2; 16], noon + 86_400);
+    let uncertain = |k: &mut Keypad, typed: &str| k.enter_at(typed, noon, true, &utc).0;
+    assert_eq!(
+        uncertain(&mut k, "1111111"),
+        Verdict::Granted { kind: CodeKind::Permanent, who: Holder::Access([1; 16]) }
+    );
+    assert_eq!(uncertain(&mut k, "2222222"), denied(DenyReason::TimeUncertain));
+    assert_eq!(uncertain(&mut k, &code(DailyKind::Daily, DAY, 0)), denied(DenyReason::TimeUncertain));
+    let once = code(DailyKind::DailySingleUse, DAY, 1);
+    assert_eq!(uncertain(&mut k, &once), denied(DenyReason::TimeUncertain));
+    assert!(k.single_use_entries().is_empty(), "nothing recorded while uncertain");
+    // Certain again: the same codes work.
+    assert!(matches!(k.enter(&once, noon, &utc).0, Verdict::Granted { .. }));
+    // The clock goes back a minute (a restart behind the first use): the code counts as spent.
+    assert_eq!(k.enter(&once, noon - 60, &utc).0, denied(DenyReason::SingleUseSpent));
 }

@@ -12,8 +12,9 @@
 use alloc::vec::Vec;
 
 use crate::crypto::{self, PublicKey, SIGNATURE_LEN, SigningKey};
+use crate::doorcode::{DailyKind, LocalDay};
 use crate::eventlog::{self, AckVerifier, MAC_LEN};
-use crate::keypad::{PERMANENT_CODE_LEN, PermanentCode, ZoneRule};
+use crate::keypad::{DAILY_SLOT_WINDOW, PERMANENT_CODE_LEN, PermanentCode, ZoneRule};
 
 use super::time::TimeToken;
 use super::{Reader, SyncError, malformed};
@@ -28,9 +29,9 @@ pub const HEADER_LEN: usize = 30;
 pub const MAX_ENTRIES: usize = 16_384;
 /// Largest encoded delta accepted (checked before anything is allocated).
 pub const MAX_DELTA_LEN: usize = 512 * 1024;
-/// Smallest encoded entry: a ZoneRule with one transition (tag + version + count + 8 bytes). Bounds
-/// `entry_count` against the input length.
-const MIN_ENTRY_LEN: usize = 11;
+/// Smallest encoded entry: a DailySlotsIssued (tag + day + kind + issued). Bounds `entry_count` against
+/// the input length.
+const MIN_ENTRY_LEN: usize = 8;
 
 const TAG_ADD_ACCESS: u8 = 0x01;
 const TAG_REMOVE_ACCESS: u8 = 0x02;
@@ -40,6 +41,7 @@ const TAG_REMOVE_PERMANENT_CODE: u8 = 0x05;
 const TAG_ZONE_RULE: u8 = 0x06;
 const TAG_TIME_TOKEN: u8 = 0x07;
 const TAG_LOG_ACK: u8 = 0x08;
+const TAG_DAILY_SLOTS_ISSUED: u8 = 0x10;
 
 /// A user's access window at the lock: `not_before <= now <= not_after` (inclusive, like credentials).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +105,17 @@ pub enum Entry {
     TimeToken(TimeToken),
     /// `0x08 || up_to_seq u64 || entry_mac(16)` (25 bytes).
     LogAck(LogAck),
+    /// `0x10 || day i32 || kind u8 (1 DAILY, 2 DAILY_SINGLE_USE) || issued u16` (8 bytes): the backend
+    /// issued slots `0..issued` of `kind` on the door's local `day` (`issued` ≤ 64). The keypad's
+    /// high-water mark (docs/protocol.md §15).
+    DailySlotsIssued {
+        /// The door's local day.
+        day: LocalDay,
+        /// DAILY or DAILY_SINGLE_USE.
+        kind: DailyKind,
+        /// Slots issued: `0..issued`.
+        issued: u16,
+    },
 }
 
 impl Entry {
@@ -143,6 +156,12 @@ impl Entry {
                 out.extend_from_slice(&ack.up_to_seq.to_be_bytes());
                 out.extend_from_slice(&ack.entry_mac);
             }
+            Entry::DailySlotsIssued { day, kind, issued } => {
+                out.push(TAG_DAILY_SLOTS_ISSUED);
+                out.extend_from_slice(&day.0.to_be_bytes());
+                out.push(kind.byte());
+                out.extend_from_slice(&issued.to_be_bytes());
+            }
         }
     }
 
@@ -172,6 +191,19 @@ impl Entry {
             TAG_TIME_TOKEN => Entry::TimeToken(TimeToken::read(r)?),
             TAG_LOG_ACK => {
                 Entry::LogAck(LogAck { up_to_seq: r.u64("log ack")?, entry_mac: r.array("log ack")? })
+            }
+            TAG_DAILY_SLOTS_ISSUED => {
+                let day = LocalDay(i32::from_be_bytes(r.array("daily slots issued")?));
+                let kind = match r.u8("daily slots issued")? {
+                    1 => DailyKind::Daily,
+                    2 => DailyKind::DailySingleUse,
+                    _ => return Err(malformed("daily slots kind")),
+                };
+                let issued = u16::from_be_bytes(r.array("daily slots issued")?);
+                if issued > DAILY_SLOT_WINDOW {
+                    return Err(malformed("daily slots issued"));
+                }
+                Entry::DailySlotsIssued { day, kind, issued }
             }
             _ => return Err(malformed("entry tag")),
         })

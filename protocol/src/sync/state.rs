@@ -8,6 +8,7 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
 use crate::crypto::PublicKey;
+use crate::doorcode::{DailyKind, LocalDay};
 use crate::keypad::{MAX_PERMANENT_CODES, PermanentCode, ZoneRule};
 
 use super::SyncError;
@@ -42,6 +43,8 @@ pub struct Applied {
     pub time_tokens: Vec<TimeToken>,
     /// Log acknowledgements carried: see [`LogAck::verifier`].
     pub log_acks: Vec<LogAck>,
+    /// High-water marks of issued derived slots: give each to the keypad (`Keypad::set_issued_slots`).
+    pub daily_slots_issued: Vec<(LocalDay, DailyKind, u16)>,
 }
 
 /// The lock's sync-visible state. Persist it whole, in one write, after each successful apply.
@@ -155,6 +158,9 @@ impl LockSyncState {
                 }
                 Entry::TimeToken(token) => applied.time_tokens.push(*token),
                 Entry::LogAck(ack) => applied.log_acks.push(*ack),
+                Entry::DailySlotsIssued { day, kind, issued } => {
+                    applied.daily_slots_issued.push((*day, *kind, *issued));
+                }
             }
         }
         if next.access.len() > MAX_ACCESS {

@@ -248,6 +248,16 @@ fn time_token_is_monotonic_and_per_lock() {
     assert!(!clock.now().uncertain);
     clock.power_lost();
     assert!(clock.now().uncertain);
+    // Issue 17 item 1: with the persisted floor (the last reading saved, 9,000), the clock restarts
+    // there, not at the last token (2,000), and a stockpiled token from before the floor is refused.
+    let mut clock = LockClock::after_power_loss_from(LOCK, Some(2_000), 9_000);
+    assert_eq!(clock.now(), ClockReading { time: 9_000, uncertain: true });
+    assert_eq!(
+        clock.apply_time_token(&TimeToken::sign(LOCK, 5_000, &backend()), &pk),
+        Err(SyncError::StaleTime { last: 9_000, got: 5_000 })
+    );
+    assert!(clock.now().uncertain);
+    assert_eq!(clock.apply_time_token(&TimeToken::sign(LOCK, 9_500, &backend()), &pk), Ok(9_500));
 }
 
 #[test]

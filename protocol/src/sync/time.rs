@@ -81,24 +81,38 @@ pub struct ClockReading {
 /// The lock's clock: set only by backend-signed [`TimeToken`]s, advanced by the lock's own oscillator via
 /// [`LockClock::tick`], never moved back. The phone's claimed time is never an input.
 ///
-/// Persist `last_token_time` (a floor no token may go below); everything else may be lost with power.
+/// Persist `last_token_time` and the clock's reading (the **monotonic floor**, written with every state
+/// change and at least hourly): after a power loss the clock restarts from the floor, never behind it,
+/// and refuses tokens older than it ([`LockClock::after_power_loss_from`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LockClock {
     lock_id: [u8; 16],
     now: u32,
     last_token_time: Option<u32>,
+    /// No token older than this is accepted: the reading the clock restarted from.
+    floor: u32,
     uncertain: bool,
 }
 
 impl LockClock {
     /// A fresh lock: no time at all, uncertain.
     pub fn new(lock_id: [u8; 16]) -> LockClock {
-        LockClock { lock_id, now: 0, last_token_time: None, uncertain: true }
+        LockClock { lock_id, now: 0, last_token_time: None, floor: 0, uncertain: true }
     }
 
-    /// After a power loss: restore the persisted floor; the clock is uncertain until a token arrives.
+    /// After a power loss, knowing only the last token's time: the clock restarts there, uncertain until a
+    /// token arrives.
     pub fn after_power_loss(lock_id: [u8; 16], last_token_time: Option<u32>) -> LockClock {
-        LockClock { lock_id, now: last_token_time.unwrap_or(0), last_token_time, uncertain: true }
+        LockClock::after_power_loss_from(lock_id, last_token_time, last_token_time.unwrap_or(0))
+    }
+
+    /// After a power loss, with the persisted monotonic floor (the last reading saved before the power
+    /// failed): the clock restarts at `max(floor, last token time)` and is uncertain until a token arrives;
+    /// a token older than that is refused ([`SyncError::StaleTime`]), so a stockpiled token can never set
+    /// the clock behind what the lock had already seen.
+    pub fn after_power_loss_from(lock_id: [u8; 16], last_token_time: Option<u32>, floor: u32) -> LockClock {
+        let floor = floor.max(last_token_time.unwrap_or(0));
+        LockClock { lock_id, now: floor, last_token_time, floor, uncertain: true }
     }
 
     /// Marks the clock uncertain (the lock detected a power loss or an RTC fault).
@@ -131,6 +145,9 @@ impl LockClock {
             && token.time < last
         {
             return Err(SyncError::StaleTime { last, got: token.time });
+        }
+        if token.time < self.floor {
+            return Err(SyncError::StaleTime { last: self.floor, got: token.time });
         }
         self.now = if self.uncertain { token.time } else { self.now.max(token.time) };
         self.last_token_time = Some(token.time);

@@ -157,6 +157,9 @@ def sync_entry(i, backend, lock_id, e):
         return b"\x07" + time_token(backend, lock_id, e["time"])[1]
     if t == "LogAck":
         return b"\x08" + be(e["up_to_seq"], 8) + X(e["entry_mac"])
+    if t == "DailySlotsIssued":  # §15: day i32 || kind (1 DAILY, 2 DAILY_SINGLE_USE) || issued u16 (<= 64)
+        assert 0 <= e["issued"] <= 64
+        return b"\x10" + be(e["day"], 4) + bytes([{"DAILY": 1, "DAILY_SINGLE_USE": 2}[e["kind"]]]) + be(e["issued"], 2)
     raise AssertionError(t)
 
 def parse_delta(b):
@@ -164,7 +167,7 @@ def parse_delta(b):
     version, kind, lock_id = b[0], b[1], b[2:18]
     seq, count = int.from_bytes(b[18:26], "big"), int.from_bytes(b[26:30], "big")
     assert version == 1 and kind in (0, 1)
-    fixed = {1: 24, 2: 16, 3: 16, 4: 40, 5: 16, 7: 84, 8: 24}
+    fixed = {1: 24, 2: 16, 3: 16, 4: 40, 5: 16, 7: 84, 8: 24, 0x10: 7}
     entries, at = [], 30
     for _ in range(count):
         tag = b[at]

@@ -75,7 +75,14 @@ impl LockConnection {
         if self.closed || self.session.is_some() {
             return Err(LockError::Closed);
         }
-        let (session, hello_at) = lock_guard(&self.lock).start_session();
+        let started = lock_guard(&self.lock).start_session();
+        let (session, hello_at) = match started {
+            Ok(started) => started,
+            Err(error) => {
+                self.closed = true;
+                return Err(error);
+            }
+        };
         self.hello = session.hello().to_vec();
         self.hello_at = hello_at;
         self.session = Some(session);
@@ -116,7 +123,7 @@ impl LockConnection {
                 }
             }
             Some(TYPE_FULL_REQUEST | TYPE_RESUME_REQUEST) => {
-                let reply = lock_guard(&self.lock).handle_unlock(session, self.hello_at, message);
+                let reply = lock_guard(&self.lock).handle_unlock(session, self.hello_at, message)?;
                 if reply.finished {
                     self.closed = true;
                 }

@@ -15,8 +15,10 @@ use latchkey::Clock;
 use latchkey_protocol::credential::SKEW_SECS;
 use latchkey_protocol::crypto::{DhSecret, PublicKey};
 use latchkey_protocol::doorcode::LocalDay;
-use latchkey_protocol::eventlog::{self, EventKind, EventLog, LogState, Lost, Record};
-use latchkey_protocol::keypad::{Keypad, SingleUseEntry, Throttle, Verdict, ZoneRule};
+use latchkey_protocol::eventlog::{self, EventKind, EventLog, LogState, Lost, Record, Refusals};
+use latchkey_protocol::keypad::{
+    DenyReason, GuessBudget, Keypad, SingleUseEntry, Throttle, Verdict, ZoneRule,
+};
 use latchkey_protocol::sync::{ClockReading, Delta, LockClock, LockSyncState, TimeToken};
 use latchkey_protocol::sync::{
     DeltaOutcome, LogBatch, MAX_LOG_ENTRIES_PER_BATCH, SyncChannel, SyncInbound, SyncReport, refusal,
@@ -28,7 +30,7 @@ use latchkey_protocol::unlock::{
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::LockError;
-use super::state::{ClockState, LostState, Persisted};
+use super::state::{ClockState, LostState, Persisted, RefusalsState};
 use crate::backend::db::{Db, ts};
 use crate::backend::lockside::Provisioned;
 
@@ -52,6 +54,10 @@ pub struct VirtualLock {
     drift_ppm: i32,
     last_token: Option<Vec<u8>>,
     tickets: TicketTable,
+    /// The monotonic floor: the clock reading of the last save (what a power loss restarts from).
+    floor: u32,
+    /// Connections the lock will still start a session for (RAM, like the ticket table).
+    sessions: SessionLimiter,
     battery_percent: u8,
     /// A test control: the power fails at the next save, which never reaches flash, nor any later one.
     power_cut: PowerCut,
@@ -78,6 +84,51 @@ impl std::fmt::Debug for VirtualLock {
     }
 }
 
+/// Failed sessions a lock takes in a burst before it refuses connections (protocol.md §21, flooding).
+pub const FAILED_SESSION_BURST: u32 = 10;
+/// One more failed session is allowed per this many milliseconds of the lock's tick counter.
+pub const FAILED_SESSION_REFILL_MS: i64 = 2_000;
+
+/// A token bucket of failed sessions (unlock requests refused or aborted), on the lock's tick counter
+/// (never its settable clock). Granted unlocks and syncs cost nothing, so honest phones are never
+/// slowed; once junk has emptied it, new connections get no Hello until it refills.
+#[derive(Clone, Copy, Debug)]
+struct SessionLimiter {
+    tokens: u32,
+    updated_ms: i64,
+}
+
+impl Default for SessionLimiter {
+    fn default() -> SessionLimiter {
+        SessionLimiter { tokens: FAILED_SESSION_BURST, updated_ms: i64::MIN }
+    }
+}
+
+impl SessionLimiter {
+    /// Refills up to `now_ms`; whether a new session may start.
+    fn allows(&mut self, now_ms: i64) -> bool {
+        if self.updated_ms == i64::MIN || now_ms < self.updated_ms || self.tokens == FAILED_SESSION_BURST {
+            self.updated_ms = now_ms;
+        }
+        let refilled = (now_ms - self.updated_ms) / FAILED_SESSION_REFILL_MS;
+        if refilled > 0 {
+            let refilled = u32::try_from(refilled).unwrap_or(u32::MAX);
+            self.tokens = self.tokens.saturating_add(refilled).min(FAILED_SESSION_BURST);
+            self.updated_ms += i64::from(refilled.min(FAILED_SESSION_BURST)) * FAILED_SESSION_REFILL_MS;
+        }
+        self.tokens > 0
+    }
+
+    /// A session failed.
+    fn charge(&mut self) {
+        self.tokens = self.tokens.saturating_sub(1);
+    }
+}
+
+/// Detail of an UNLOCK_DENIED entry for a connection refused before any session (rate limit): "no
+/// session" (2) << 8 | 0xff.
+pub const CONNECTION_REFUSED_DETAIL: u16 = 0x02ff;
+
 /// Writes a new lock's first state (inside the activation's transaction): identity and keys from
 /// `provisioned`, its first deltas and a clock set by the installer's time token at `now`.
 pub fn install(conn: &Connection, provisioned: &Provisioned, now: DateTime<Utc>) -> Result<(), LockError> {
@@ -98,11 +149,13 @@ pub fn install(conn: &Connection, provisioned: &Provisioned, now: DateTime<Utc>)
             drift_ppm: 0,
         },
         throttle: Throttle::new().encode(),
+        guess_budget: GuessBudget::full().encode().to_vec(),
         single_use: Vec::new(),
         log_entries: Vec::new(),
         log_next_seq: eventlog::FIRST_SEQ,
         log_last_mac: eventlog::GENESIS_PREV_MAC.to_vec(),
         log_lost: LostState::default(),
+        log_refusals: RefusalsState::default(),
         battery_percent: 100,
     };
     write_row(conn, &provisioned.door_uuid, &state, now)
@@ -160,6 +213,7 @@ impl VirtualLock {
 
         let mut sync = LockSyncState::new(lock_id);
         let mut removed_users = BTreeSet::new();
+        let mut issued_slots = Vec::new();
         for bytes in &p.applied_deltas {
             let delta = Delta::decode(bytes).map_err(|e| corrupt("delta")(e.to_string()))?;
             let applied = sync.apply(&delta, &backend_key).map_err(|e| corrupt("delta")(e.to_string()))?;
@@ -167,12 +221,19 @@ impl VirtualLock {
                 removed_users.remove(&user);
             }
             removed_users.extend(applied.users_removed);
+            issued_slots.extend(applied.daily_slots_issued);
         }
 
         let mut keypad = Keypad::new(lock_id, door_secret, code_hash_key);
         keypad.set_throttle(
             Throttle::decode(&p.throttle).ok_or_else(|| LockError::State("stored throttle".into()))?,
         );
+        if !p.guess_budget.is_empty() {
+            keypad.set_budget(
+                GuessBudget::decode(&p.guess_budget)
+                    .ok_or_else(|| LockError::State("stored guess budget".into()))?,
+            );
+        }
         keypad
             .set_single_use_entries(
                 p.single_use
@@ -183,6 +244,9 @@ impl VirtualLock {
             .map_err(|e| corrupt("single-use table")(e.to_string()))?;
         for code in sync.permanent_codes() {
             keypad.set_permanent(*code).map_err(|e| corrupt("permanent codes")(e.to_string()))?;
+        }
+        for (day, kind, issued) in issued_slots {
+            keypad.set_issued_slots(day, kind, issued).map_err(|e| corrupt("issued slots")(e.to_string()))?;
         }
 
         let log = EventLog::restore(
@@ -198,6 +262,16 @@ impl VirtualLock {
                     first_time: p.log_lost.first_time,
                     last_time: p.log_lost.last_time,
                     time_uncertain: p.log_lost.time_uncertain,
+                },
+                refusals: Refusals {
+                    window_start: p.log_refusals.window_start,
+                    chained_in_window: p.log_refusals.chained_in_window,
+                    count: p.log_refusals.count,
+                    first_time: p.log_refusals.first_time,
+                    last_time: p.log_refusals.last_time,
+                    unlock: p.log_refusals.unlock,
+                    keypad: p.log_refusals.keypad,
+                    time_uncertain: p.log_refusals.time_uncertain,
                 },
             },
         )
@@ -223,6 +297,8 @@ impl VirtualLock {
             drift_ppm: p.clock.drift_ppm,
             last_token: p.clock.last_token,
             tickets: TicketTable::new(),
+            sessions: SessionLimiter::default(),
+            floor: p.clock.time,
             battery_percent: p.battery_percent,
             power_cut: PowerCut::None,
         }))
@@ -246,6 +322,7 @@ impl VirtualLock {
                 drift_ppm: self.drift_ppm,
             },
             throttle: self.keypad.throttle().encode(),
+            guess_budget: self.keypad.budget().encode().to_vec(),
             single_use: self
                 .keypad
                 .single_use_entries()
@@ -260,6 +337,16 @@ impl VirtualLock {
                 first_time: state.lost.first_time,
                 last_time: state.lost.last_time,
                 time_uncertain: state.lost.time_uncertain,
+            },
+            log_refusals: RefusalsState {
+                window_start: state.refusals.window_start,
+                chained_in_window: state.refusals.chained_in_window,
+                count: state.refusals.count,
+                first_time: state.refusals.first_time,
+                last_time: state.refusals.last_time,
+                unlock: state.refusals.unlock,
+                keypad: state.refusals.keypad,
+                time_uncertain: state.refusals.time_uncertain,
             },
             battery_percent: self.battery_percent,
         }
@@ -291,7 +378,11 @@ impl VirtualLock {
     /// ([`LockError::Closed`]: its connection drops).
     fn persist(&mut self) -> Result<(), LockError> {
         match self.power_cut {
-            PowerCut::None => self.save(),
+            PowerCut::None => {
+                self.save()?;
+                self.floor = self.floor.max(self.lock_clock.now().time);
+                Ok(())
+            }
             PowerCut::AtNextSave | PowerCut::Off => {
                 self.power_cut = PowerCut::Off;
                 Err(LockError::Closed)
@@ -368,12 +459,16 @@ impl VirtualLock {
         }
     }
 
-    /// Loses power: the clock restarts from the last token's time and is uncertain, the ticket table
-    /// (RAM) is emptied, and a POWER_LOST event is logged. What was saved before stays.
+    /// Loses power: the clock restarts, uncertain, from its monotonic floor (the reading of the last save,
+    /// never behind the last token), the ticket table (RAM) is emptied, and a POWER_LOST event is logged.
+    /// What was saved before stays.
     pub fn power_loss(&mut self) {
         self.advance();
-        self.lock_clock =
-            LockClock::after_power_loss(self.identity.lock_id, self.lock_clock.last_token_time());
+        self.lock_clock = LockClock::after_power_loss_from(
+            self.identity.lock_id,
+            self.lock_clock.last_token_time(),
+            self.floor,
+        );
         self.anchor_ms = self.clock.now().timestamp_millis();
         self.tickets = TicketTable::new();
         self.record(EventKind::POWER_LOST, [0; 16], 0);
@@ -390,13 +485,25 @@ impl VirtualLock {
     }
 
     /// Someone types `code` on the keypad: checked at the lock's own time and zone rule, logged, saved.
+    /// A grant opens the door only once it is saved: if the save fails the bolt stays
+    /// ([`DenyReason::NotRecorded`]).
     pub fn enter_code(&mut self, code: &str) -> Verdict {
         let now = self.now();
         let zone = self.zone();
-        let (verdict, event) = self.keypad.enter(code, now.time, &zone);
+        let (verdict, event) = self.keypad.enter_at(code, now.time, now.uncertain, &zone);
         self.log.append(event.to_record(now.uncertain));
-        self.save_or_log();
-        verdict
+        match self.persist() {
+            Ok(()) => verdict,
+            Err(error) => {
+                if !matches!(error, LockError::Closed) {
+                    tracing::error!(door = %self.door_uuid, %error, "could not save the virtual lock");
+                }
+                match verdict {
+                    Verdict::Granted { .. } => Verdict::Denied { reason: DenyReason::NotRecorded },
+                    denied => denied,
+                }
+            }
+        }
     }
 
     /// Applies one delta the backend pushed (a connected lock) and saves.
@@ -441,6 +548,11 @@ impl VirtualLock {
         for id in &applied.permanent_codes_removed {
             self.keypad.revoke_permanent(id);
         }
+        for &(day, kind, issued) in &applied.daily_slots_issued {
+            if let Err(error) = self.keypad.set_issued_slots(day, kind, issued) {
+                tracing::warn!(?error, "virtual lock could not store issued daily slots");
+            }
+        }
         for token in &applied.time_tokens {
             self.apply_token(token);
         }
@@ -471,22 +583,35 @@ impl VirtualLock {
     /// Starts an unlock/sync session for a new connection: a fresh challenge at the lock's time.
     /// Starts a session (its `Hello`), with the instant it started on the lock's tick counter (the
     /// simulator's clock: a test moving it shows a stale challenge).
-    pub(super) fn start_session(&mut self) -> (LockSession, DateTime<Utc>) {
+    ///
+    /// After [`FAILED_SESSION_BURST`] failed sessions in a burst, one more per
+    /// [`FAILED_SESSION_REFILL_MS`]: a refused connection gets no Hello ([`LockError::Busy`]) and is
+    /// logged as a refusal (coalesced with the others), so junk costs the lock neither crypto nor log
+    /// space.
+    pub(super) fn start_session(&mut self) -> Result<(LockSession, DateTime<Utc>), LockError> {
+        if !self.sessions.allows(self.clock.now().timestamp_millis()) {
+            self.advance();
+            self.record(EventKind::UNLOCK_DENIED, [0; 16], CONNECTION_REFUSED_DETAIL);
+            self.save_or_log();
+            return Err(LockError::Busy);
+        }
         let now = self.now();
         let random = latchkey_protocol::unlock::LockRandom {
             challenge: crate::backend::state::random_bytes::<16>(),
             ticket_id: crate::backend::state::random_bytes::<16>(),
         };
-        (LockSession::new(self.identity.lock_id, now.time, status(now), random), self.clock.now())
+        Ok((LockSession::new(self.identity.lock_id, now.time, status(now), random), self.clock.now()))
     }
 
-    /// Handles an unlock request on `session` (started at `hello_at`), logs the event and saves.
+    /// Handles an unlock request on `session` (started at `hello_at`), logs the event and saves. A grant
+    /// is answered (and the bolt moves) only once it is saved: if the save fails the lock sends nothing
+    /// and the connection closes.
     pub(super) fn handle_unlock(
         &mut self,
         session: &mut LockSession,
         hello_at: DateTime<Utc>,
         message: &[u8],
-    ) -> LockReply {
+    ) -> Result<LockReply, LockError> {
         let elapsed_ms = u64::try_from((self.clock.now() - hello_at).num_milliseconds()).unwrap_or(0);
         let now = self.now();
         let sync = &self.sync;
@@ -516,8 +641,13 @@ impl VirtualLock {
             subject,
             path << 8 | code,
         );
-        self.save_or_log();
-        reply
+        if granted {
+            self.persist()?;
+        } else {
+            self.sessions.charge();
+            self.save_or_log();
+        }
+        Ok(reply)
     }
 
     /// Applies a whole sync (time token first, then each delta in order), saves once, and builds the report
@@ -544,6 +674,8 @@ impl VirtualLock {
         if outcomes.iter().any(|(_, o)| *o == DeltaOutcome::Refused(refusal::BAD_SIGNATURE)) {
             tracing::warn!(door = %self.door_uuid, "a sync carried a delta with a bad signature");
         }
+        // Refusals counted so far go up with this upload, as one summary entry.
+        self.log.flush_refusals();
         self.persist()?;
         let now = self.lock_clock.now();
         let (more_logs, sealed_logs) = self.log_batch(hello, 0)?;
@@ -593,13 +725,37 @@ fn restore_clock(lock_id: [u8; 16], state: &ClockState, backend: &PublicKey) -> 
         .transpose()
         .map_err(|e| corrupt("time token")(e.to_string()))?;
     let base = token.map(|t| t.time);
+    if state.uncertain {
+        // The saved reading is the monotonic floor: the clock never restarts behind it.
+        return Ok(LockClock::after_power_loss_from(lock_id, base, state.time));
+    }
     let mut clock = LockClock::after_power_loss(lock_id, None);
     if let Some(token) = &token {
         clock.apply_time_token(token, backend).map_err(|e| corrupt("time token")(e.to_string()))?;
     }
-    if state.uncertain {
-        clock = LockClock::after_power_loss(lock_id, base);
-    }
     clock.tick(state.time.saturating_sub(base.unwrap_or(0)));
     Ok(clock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_sessions_empty_the_bucket_which_refills_one_per_interval() {
+        let mut limiter = SessionLimiter::default();
+        let t0 = 1_000_000;
+        for _ in 0..FAILED_SESSION_BURST {
+            assert!(limiter.allows(t0));
+            limiter.charge();
+        }
+        assert!(!limiter.allows(t0), "the burst is spent");
+        assert!(!limiter.allows(t0 + FAILED_SESSION_REFILL_MS - 1));
+        assert!(limiter.allows(t0 + FAILED_SESSION_REFILL_MS), "one more after an interval");
+        limiter.charge();
+        assert!(!limiter.allows(t0 + FAILED_SESSION_REFILL_MS));
+        // Honest sessions are never charged: a long quiet spell refills the whole burst, no more.
+        assert!(limiter.allows(t0 + 1_000 * FAILED_SESSION_REFILL_MS));
+        assert_eq!(limiter.tokens, FAILED_SESSION_BURST);
+    }
 }

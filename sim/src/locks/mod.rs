@@ -23,7 +23,9 @@ use latchkey::Clock;
 
 pub use connection::LockConnection;
 pub use impostor::CLAIMED_SEQ as IMPOSTOR_CLAIMED_SEQ;
-pub use lock::{VirtualLock, install};
+pub use lock::{
+    CONNECTION_REFUSED_DETAIL, FAILED_SESSION_BURST, FAILED_SESSION_REFILL_MS, VirtualLock, install,
+};
 
 use crate::backend::db::Db;
 use crate::backend::lockside::{self, BackendKeys};
@@ -37,6 +39,10 @@ pub enum LockError {
     /// The connection is closed (after an error, a finished unlock, or a disconnect).
     #[error("the connection to the lock is closed")]
     Closed,
+    /// The lock refuses connections for a moment: too many failed unlock attempts in a short time
+    /// (`FAILED_SESSION_BURST` in a burst, then one every `FAILED_SESSION_REFILL_MS`). Try again shortly.
+    #[error("the lock is refusing connections for a moment (too many attempts); try again in a few seconds")]
+    Busy,
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] rusqlite::Error),

@@ -36,6 +36,27 @@ pub struct LostState {
     pub time_uncertain: bool,
 }
 
+/// The event log's refusal window and the refusals counted for a summary (`eventlog::Refusals`).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct RefusalsState {
+    /// Start of the current window.
+    pub window_start: u32,
+    /// Refusals chained in full in the window.
+    pub chained_in_window: u8,
+    /// Refusals counted, not chained yet.
+    pub count: u32,
+    /// Time of the first counted refusal.
+    pub first_time: u32,
+    /// Time of the last counted refusal.
+    pub last_time: u32,
+    /// Counted unlock refusals.
+    pub unlock: u32,
+    /// Counted keypad refusals.
+    pub keypad: u32,
+    /// Whether any counted refusal had an uncertain time.
+    pub time_uncertain: bool,
+}
+
 /// Everything a virtual lock keeps across restarts. Debug is not derived: it holds keys.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Persisted {
@@ -57,6 +78,10 @@ pub struct Persisted {
     pub clock: ClockState,
     /// The keypad throttle (`Throttle::encode`).
     pub throttle: Vec<u8>,
+    /// The keypad's yearly guessing budget (`GuessBudget::encode`); empty in states saved before it
+    /// existed, which restore a full budget.
+    #[serde(default)]
+    pub guess_budget: Vec<u8>,
     /// The single-use table: (local day, slot, first use).
     pub single_use: Vec<(i32, u16, u32)>,
     /// The event log's pending entries (`eventlog::encode_entries`).
@@ -67,6 +92,9 @@ pub struct Persisted {
     pub log_last_mac: Vec<u8>,
     /// Records lost while the log was full.
     pub log_lost: LostState,
+    /// Refusals counted for a summary (absent in states saved before it existed: none).
+    #[serde(default)]
+    pub log_refusals: RefusalsState,
     /// Battery level, 0..=100.
     pub battery_percent: u8,
 }

@@ -413,6 +413,76 @@ async fn a_full_lock_log_reaches_the_backend_in_bounded_uploads() {
     assert!(seqs.windows(2).all(|pair| pair[1] == pair[0] + 1), "one unbroken chain");
 }
 
+/// Issue 17 item 4: between two real unlocks, 10,000 junk connections (each a garbage unlock request) and
+/// wrong keypresses. Both unlocks reach the backend with the user who came in.
+#[tokio::test]
+async fn a_flood_of_junk_between_two_unlocks_keeps_both_in_the_log() {
+    use latchkey_protocol::eventlog::EventKind;
+    let rig = Rig::start().await;
+    let rooftop = rig.w.p.doors.tokyo_rooftop.clone();
+    rig.activate(&rooftop, "LK-ROOF-9").await;
+    let first_user = rig.invite("first@example.com", &[&rooftop], false).await;
+    let second_user = rig.invite("second@example.com", &[&rooftop], false).await;
+    let first = rig.phone("first@example.com", "first").await;
+    let second = rig.phone("second@example.com", "second").await;
+    for phone in [&first, &second] {
+        phone.fetch_locks().await.expect("fetch");
+    }
+    first.sync(&rooftop.uuid).await.expect("the lock knows both users");
+    first.unlock(&rooftop.uuid).await.expect("the first real unlock");
+
+    let locks = &rig.w.sim.state().locks;
+    let lock = locks.by_door(&rooftop.uuid).expect("lock").expect("a virtual lock");
+    let mut junk = vec![0x02u8];
+    junk.extend((0..270u32).map(|i| (i * 31 % 251) as u8));
+    let framed =
+        latchkey_protocol::framing::Fragmenter::new(185).expect("mtu").fragment(&junk).expect("frames");
+    for n in 0..10_000 {
+        if n % 2 == 0 {
+            // A junk connection: subscribe (or be refused), then a garbage request.
+            let mut connection =
+                latchkey_sim::locks::LockConnection::new(lock.clone(), 185).expect("connection");
+            if connection.subscribe().is_ok() {
+                for packet in &framed {
+                    if connection.write(packet).is_err() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            locks.with_lock(&rooftop.uuid, |lock| lock.enter_code("0000000")).expect("keypad");
+        }
+        rig.w.clock.advance(Duration::milliseconds(500));
+    }
+    rig.w.clock.advance(Duration::minutes(5));
+    second.unlock(&rooftop.uuid).await.expect("the second real unlock, after the flood");
+
+    let summary = first.sync(&rooftop.uuid).await.expect("sync");
+    assert_eq!(summary.log_uploads_pending, 0, "{summary:?}");
+    let stored =
+        rig.w.sim.state().db.read(|conn| lockside::stored_entries(conn, &rooftop.uuid)).expect("entries");
+    let granted_to: Vec<[u8; 16]> = stored
+        .iter()
+        .filter(|entry| entry.record.kind == EventKind::UNLOCK_GRANTED)
+        .map(|entry| entry.record.subject)
+        .collect();
+    let ids = [lockside::lock_id(&first_user).expect("uuid"), lockside::lock_id(&second_user).expect("uuid")];
+    assert_eq!(granted_to, ids, "both unlocks, in order, with who came in ({} entries stored)", stored.len());
+    // Every junk attempt is accounted for: a few in full, the rest counted in summaries.
+    let refusals: u64 = stored
+        .iter()
+        .map(|entry| match entry.record.kind {
+            EventKind::REFUSALS_COALESCED => {
+                u64::from(u32::from_be_bytes(entry.record.subject[..4].try_into().expect("four bytes")))
+            }
+            kind if kind.is_refusal() => 1,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(refusals, 10_000, "every junk attempt counted");
+    assert!(stored.len() < 200, "the junk took {} entries", stored.len());
+}
+
 #[tokio::test]
 async fn guests_are_invited_with_per_lock_results_listed_and_revoked() {
     let rig = Rig::start().await;

@@ -423,6 +423,38 @@ async fn daily_codes_work_on_an_offline_keypad_on_the_door_s_local_day_only() {
     assert_eq!(rig.enter(rooftop, &once), Verdict::Denied { reason: DenyReason::SingleUseSpent });
 }
 
+/// Issue 17 item 3: an offline keypad accepts the first `SLOT_HEADROOM` DAILY codes of a day at once (no
+/// sync needed), and later ones once a sync brings the backend's count of issued slots; a slot the
+/// backend never issued stays refused.
+#[tokio::test]
+async fn daily_codes_past_the_headroom_work_once_a_sync_brings_the_issued_slots() {
+    let rig = Rig::start().await;
+    let rooftop = &rig.w.p.doors.tokyo_rooftop;
+    rig.activate(rooftop, "LK-TOKYO-9").await;
+    let headroom = usize::from(latchkey_protocol::keypad::SLOT_HEADROOM);
+    let mut codes = Vec::new();
+    for n in 0..headroom + 2 {
+        let guest = format!("day{n}@example.com");
+        let view = rig
+            .w
+            .a
+            .create_user_v2(&daily(PasscodeType::Daily, Contact::Email(&guest), &[rooftop], rig.w.now()))
+            .await
+            .expect("daily");
+        codes.push(view.accesses[0].doorcode.code.clone().expect("a DAILY code"));
+    }
+    for code in &codes[..headroom] {
+        assert!(matches!(rig.enter(rooftop, code), Verdict::Granted { kind: CodeKind::Daily, .. }));
+    }
+    for code in &codes[headroom..] {
+        assert_eq!(rig.enter(rooftop, code), Verdict::Denied { reason: DenyReason::Wrong }, "not synced yet");
+    }
+    rig.sync(rooftop, None).await;
+    for code in &codes {
+        assert!(matches!(rig.enter(rooftop, code), Verdict::Granted { kind: CodeKind::Daily, .. }));
+    }
+}
+
 #[tokio::test]
 async fn a_permanent_code_works_after_a_sync_and_not_before() {
     let rig = Rig::start().await;
@@ -480,8 +512,10 @@ async fn a_tampered_or_dropped_log_batch_is_detected() {
     let rig = Rig::start().await;
     let rooftop = &rig.w.p.doors.tokyo_rooftop;
     rig.activate(rooftop, "LK-TOKYO-6").await;
+    // One refusal per refusal window, so each is chained in full (protocol.md §21 coalesces bursts).
     for _ in 0..70 {
         rig.enter(rooftop, "x");
+        rig.w.clock.advance(Duration::seconds(i64::from(latchkey_protocol::eventlog::REFUSAL_WINDOW_SECS)));
     }
     let synced = rig.sync(rooftop, None).await;
     assert!(synced.batches.len() >= 2, "70 entries take two batches");
@@ -498,6 +532,90 @@ async fn a_tampered_or_dropped_log_batch_is_detected() {
 
     let report = rig.ingest(rooftop, &synced).expect("the whole upload");
     assert!(report.stored >= 71, "{report:?}");
+}
+
+/// Issue 17 item 4: a grant the lock cannot save never moves the bolt, on the keypad or over BLE (the
+/// power fails as the lock saves it); after the power comes back the same code and credential work.
+#[tokio::test]
+async fn a_grant_the_lock_cannot_save_does_not_open_the_door() {
+    let rig = Rig::start().await;
+    let rooftop = &rig.w.p.doors.tokyo_rooftop;
+    rig.activate(rooftop, "LK-TOKYO-10").await;
+    let view = rig.invite("saved@example.com", &[rooftop]).await;
+    let code = view.accesses[0].doorcode.code.clone().expect("code");
+    rig.sync(rooftop, None).await;
+    let device = device();
+
+    rig.state.locks.with_lock(&rooftop.uuid, |lock| lock.cut_power_at_next_save()).expect("lock");
+    let verdict = rig.enter(rooftop, &code);
+    assert!(!matches!(verdict, Verdict::Granted { .. }), "the keypad opened without a record: {verdict:?}");
+    rig.state.locks.reload_all();
+
+    rig.state.locks.with_lock(&rooftop.uuid, |lock| lock.cut_power_at_next_save()).expect("lock");
+    let credential = rig.credential(&view.user_uuid, rooftop, &device).expect("credential");
+    let outcome = rig.unlock(rooftop, credential, &device).await;
+    assert!(
+        !matches!(&outcome, Ok((o, _)) if o.result == ResultCode::Granted),
+        "BLE opened without a record: {outcome:?}"
+    );
+    rig.state.locks.reload_all();
+
+    assert!(matches!(rig.enter(rooftop, &code), Verdict::Granted { .. }));
+    let (outcome, _) = rig.unlock(rooftop, credential, &device).await.expect("unlock");
+    assert_eq!(outcome.result, ResultCode::Granted);
+}
+
+/// Issue 17 item 1: a battery swap must not reopen what has expired or been spent. Before the power
+/// fails the lock has seen a single-use code spent, a PERMANENT code and a credential expire and a DAILY
+/// code's day end; after it comes back none of them opens, on the keypad or over BLE.
+#[tokio::test]
+async fn after_power_loss_nothing_expired_or_spent_opens_again() {
+    let rig = Rig::start().await;
+    let rooftop = &rig.w.p.doors.tokyo_rooftop;
+    rig.activate(rooftop, "LK-TOKYO-11").await;
+    let mut request = permanent("ends@example.com", &[rooftop], rig.w.now());
+    request.end_time = Some(rig.w.now() + Duration::hours(2));
+    let view = rig.w.a.create_user_v2(&request).await.expect("invite");
+    rig.state.locks.push_scheduled().expect("push");
+    let code = view.accesses[0].doorcode.code.clone().expect("a PERMANENT code");
+    let mut codes = Vec::new();
+    for (kind, email) in
+        [(PasscodeType::Daily, "day@example.com"), (PasscodeType::DailySingleUse, "once@example.com")]
+    {
+        let request = daily(kind, Contact::Email(email), &[rooftop], rig.w.now());
+        let view = rig.w.a.create_user_v2(&request).await.expect("daily");
+        codes.push(view.accesses[0].doorcode.code.clone().expect("a derived code"));
+    }
+    let (day_code, once) = (codes[0].clone(), codes[1].clone());
+    rig.sync(rooftop, None).await;
+    let device = device();
+    let credential = rig.credential(&view.user_uuid, rooftop, &device).expect("credential");
+    assert!(matches!(rig.enter(rooftop, &code), Verdict::Granted { .. }));
+    assert!(matches!(rig.enter(rooftop, &once), Verdict::Granted { .. }), "first use");
+    assert!(matches!(rig.enter(rooftop, &day_code), Verdict::Granted { .. }));
+    let (outcome, _) = rig.unlock(rooftop, credential, &device).await.expect("unlock");
+    assert_eq!(outcome.result, ResultCode::Granted);
+
+    // Three hours on (04:00 in Tokyo): the single-use code is spent, the PERMANENT access has ended.
+    rig.w.clock.advance(Duration::hours(3));
+    assert!(!matches!(rig.enter(rooftop, &once), Verdict::Granted { .. }));
+    assert!(!matches!(rig.enter(rooftop, &code), Verdict::Granted { .. }));
+    // The next Tokyo day: the DAILY code is over.
+    rig.w.clock.advance(Duration::hours(21));
+    assert!(!matches!(rig.enter(rooftop, &day_code), Verdict::Granted { .. }));
+
+    // The battery is swapped.
+    rig.state.locks.with_lock(&rooftop.uuid, |lock| lock.power_loss()).expect("lock");
+    rig.state.locks.reload_all();
+    for (what, typed) in [("single-use", &once), ("PERMANENT", &code), ("DAILY", &day_code)] {
+        let verdict = rig.enter(rooftop, typed);
+        assert!(!matches!(verdict, Verdict::Granted { .. }), "the {what} code opened again: {verdict:?}");
+    }
+    let outcome = rig.unlock(rooftop, credential, &device).await;
+    assert!(
+        !matches!(&outcome, Ok((o, _)) if o.result == ResultCode::Granted),
+        "the expired credential opened again: {outcome:?}"
+    );
 }
 
 #[tokio::test]

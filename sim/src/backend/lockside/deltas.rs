@@ -7,7 +7,10 @@
 //!   the backend);
 //! - its zone rule: the building's IANA zone as UTC transitions for the next [`ZONE_RULE_DAYS`] days,
 //!   re-sent once fewer than [`ZONE_RULE_REFRESH_DAYS`] of them remain;
-//! - a log acknowledgement of the last ingested log entry.
+//! - a log acknowledgement of the last ingested log entry;
+//! - the high-water marks of issued DAILY and DAILY_SINGLE_USE slots for the door's local today and
+//!   later days (`slots:` items), so the keypad accepts only issued slots (protocol.md §15); marks of
+//!   past days are forgotten here without an entry (the lock drops them when its day turns).
 //!
 //! `lock_sent` records, item by item, what the issued deltas said; `lock_deltas` keeps every delta so a
 //! phone (or a connected lock) can fetch all of those after the lock's `last_applied_seq`.
@@ -15,11 +18,11 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use chrono::{DateTime, Duration, Offset, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Offset, TimeZone, Utc};
 use latchkey::model::{PasscodeType, Role};
-use latchkey_protocol::doorcode::Doorcode;
+use latchkey_protocol::doorcode::{DailyKind, Doorcode, LocalDay};
 use latchkey_protocol::keypad::{
-    MAX_ZONE_TRANSITIONS, PermanentCode, Transition, ZoneRule, permanent_code_hash,
+    DAILY_SLOT_WINDOW, MAX_ZONE_TRANSITIONS, PermanentCode, Transition, ZoneRule, permanent_code_hash,
 };
 use latchkey_protocol::sync::{Delta, DeltaKind, Entry, LogAck, Window};
 use rusqlite::{Connection, params};
@@ -39,6 +42,8 @@ pub const ZONE_RULE_REFRESH_DAYS: i64 = 300;
 const ZONE: &str = "zone";
 const ZONE_UNTIL: &str = "zone_until";
 const ACK: &str = "ack";
+/// Prefix of an issued-slots item: `slots:{passcode type}:{local date}`.
+const SLOTS: &str = "slots:";
 
 /// Issues the next delta for `door_uuid` if its desired state differs from what was sent, then returns
 /// every issued delta with `seq > after_seq`, in order.
@@ -65,6 +70,11 @@ pub fn pending_deltas(
         entries.push(remove_entry(item)?);
         changes.push((item.clone(), None));
     }
+    let stale_marks: Vec<(String, Option<Vec<u8>>)> = sent
+        .keys()
+        .filter(|item| item.starts_with(SLOTS) && !desired.contains_key(*item))
+        .map(|item| (item.clone(), None))
+        .collect();
 
     let zone_until = sent.get(ZONE_UNTIL).and_then(|v| <[u8; 4]>::try_from(v.as_slice()).ok());
     let refresh_before = unix_u32(now + Duration::days(ZONE_RULE_REFRESH_DAYS));
@@ -87,6 +97,7 @@ pub fn pending_deltas(
     }
 
     if !entries.is_empty() {
+        changes.extend(stale_marks);
         let last: Option<i64> =
             conn.query_row("SELECT MAX(seq) FROM lock_deltas WHERE door_uuid = ?1", [door_uuid], |row| {
                 row.get(0)
@@ -194,7 +205,53 @@ fn desired_items(
         value.extend_from_slice(&window.not_after.to_be_bytes());
         items.insert(format!("access:{user}"), value);
     }
+    items.extend(issued_slot_marks(conn, lock, now)?);
     Ok(items)
+}
+
+/// The `slots:` items: for each kind and each local day from the door's today on, how many slots the
+/// backend used (`daily_slots.next_slot`, which also counts slots skipped for a collision), at most the
+/// window.
+fn issued_slot_marks(
+    conn: &Connection,
+    lock: &LockInfo,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<(String, Vec<u8>)>> {
+    let tz = chrono_tz::Tz::from_str(&lock.timezone)
+        .map_err(|_| AppError::internal(format_args!("stored time zone {:?} is unknown", lock.timezone)))?;
+    let today = now.with_timezone(&tz).date_naive().to_string();
+    let mut statement = conn.prepare_cached(
+        "SELECT kind, day, next_slot FROM daily_slots WHERE door_uuid = ?1 AND day >= ?2 ORDER BY kind, day",
+    )?;
+    let rows = statement.query_map(params![lock.door_uuid, today], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?))
+    })?;
+    let mut marks = Vec::new();
+    for row in rows {
+        let (kind, day, next_slot) = row?;
+        let issued =
+            u16::try_from(next_slot.clamp(0, i64::from(DAILY_SLOT_WINDOW))).map_err(AppError::internal)?;
+        marks.push((format!("{SLOTS}{kind}:{day}"), issued.to_be_bytes().to_vec()));
+    }
+    Ok(marks)
+}
+
+/// The entry of a `slots:` item.
+fn issued_slots_entry(item: &str, value: &[u8]) -> AppResult<Entry> {
+    let bad = || AppError::internal(format_args!("stored item {item:?}"));
+    let (kind, day) = item.strip_prefix(SLOTS).and_then(|rest| rest.split_once(':')).ok_or_else(bad)?;
+    let kind = match PasscodeType::parse(kind).ok_or_else(bad)? {
+        PasscodeType::DailySingleUse => DailyKind::DailySingleUse,
+        PasscodeType::Daily => DailyKind::Daily,
+        _ => return Err(bad()),
+    };
+    let date = NaiveDate::from_str(day).map_err(|_| bad())?;
+    let issued = u16::from_be_bytes(<[u8; 2]>::try_from(value).map_err(|_| bad())?);
+    Ok(Entry::DailySlotsIssued {
+        day: LocalDay::from_ymd(date.year(), date.month(), date.day()),
+        kind,
+        issued,
+    })
 }
 
 fn add_entry(item: &str, value: &[u8]) -> AppResult<Entry> {
@@ -206,6 +263,9 @@ fn add_entry(item: &str, value: &[u8]) -> AppResult<Entry> {
             not_after: u32::from_be_bytes(na.try_into().map_err(AppError::internal)?),
         };
         return Ok(Entry::AddAccess { user_id: super::lock_id(user)?, window });
+    }
+    if item.starts_with(SLOTS) {
+        return issued_slots_entry(item, value);
     }
     let code = PermanentCode::decode(value).ok_or_else(|| AppError::internal("stored permanent code"))?;
     Ok(Entry::AddPermanentCode(code))
