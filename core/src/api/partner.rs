@@ -1,4 +1,4 @@
-//! [`PartnerClient`]: the partner REST API (users, accesses, doors, buildings, residents) with a
+//! [`PartnerClient`]: the partner REST API (users, accesses, doors, buildings, residents, events) with a
 //! partner-scoped token.
 //!
 //! One method per endpoint plus page walkers. Requests are validated here with the rules of
@@ -15,8 +15,8 @@ use super::{ApiConfig, ApiError, TokenSource};
 use crate::SecretString;
 use crate::model::validation::{validate_create_user, validate_patch};
 use crate::model::{
-    BuildingsResponse, CreateUserRequest, CreateUserV1Response, DoorView, DoorsPage, PageQuery,
-    PatchAccessRequest, ResidentsResponse, UserView, UsersPage,
+    BuildingsResponse, CreateUserRequest, CreateUserV1Response, DoorView, DoorsPage, EventType, EventsPage,
+    PageQuery, PatchAccessRequest, ResidentsResponse, UserView, UsersPage,
 };
 
 const SDK: [&str; 3] = ["access", "sdk", "v1"];
@@ -31,6 +31,19 @@ pub struct DoorsQuery {
     pub page: PageQuery,
     /// Only the doors of this building.
     pub building_uuid: Option<String>,
+}
+
+/// The query of `GET /access/sdk/v1/events`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventsQuery {
+    /// A `nextCursor` from an earlier page; none starts at the oldest event kept.
+    pub after: Option<String>,
+    /// Only these types; empty for every type.
+    pub types: Vec<EventType>,
+    /// Only the events of this door.
+    pub door_uuid: Option<String>,
+    /// Events per page (1 to 100; 100 when none).
+    pub page_size: Option<u32>,
 }
 
 /// A client of the partner REST API. Cheap to clone; clones share the connection pool and the token.
@@ -175,6 +188,22 @@ impl PartnerClient {
     /// `GET /access/sdk/v1/buildings/:building/residents`.
     pub async fn residents(&self, building_uuid: &str) -> Result<ResidentsResponse, ApiError> {
         let call = self.http.call(Method::GET, &Self::path(&["buildings", building_uuid, "residents"]))?;
+        self.http.json(call, Some(&self.tokens)).await
+    }
+
+    /// `GET /access/sdk/v1/events`: one page of this partner's events after `query.after`, oldest first.
+    /// Read on with the page's `nextCursor`; an empty page's cursor is the same position, so polling with
+    /// it never skips or repeats an event.
+    pub async fn list_events(&self, query: &EventsQuery) -> Result<EventsPage, ApiError> {
+        let types = (!query.types.is_empty())
+            .then(|| query.types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(","));
+        let call = self
+            .http
+            .call(Method::GET, &Self::path(&["events"]))?
+            .query("after", query.after.as_deref())
+            .query("types", types.as_deref())
+            .query("doorUuid", query.door_uuid.as_deref())
+            .query("pageSize", query.page_size);
         self.http.json(call, Some(&self.tokens)).await
     }
 }

@@ -10,6 +10,7 @@ mod auth;
 mod doors;
 mod enums;
 mod errors;
+mod events;
 mod manager;
 pub mod me;
 mod users;
@@ -19,6 +20,7 @@ pub use auth::*;
 pub use doors::*;
 pub use enums::*;
 pub use errors::*;
+pub use events::*;
 pub use manager::*;
 pub use me::*;
 // `me::DeviceView` (a user's registered phone) shares its name with `doors::DeviceView` (a door's lock):

@@ -12,6 +12,7 @@ mod daily_day;
 mod door_client;
 mod doorcodes;
 mod errors;
+mod events;
 mod idempotency;
 mod isolation;
 mod locks;

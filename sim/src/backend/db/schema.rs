@@ -226,6 +226,22 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX accesses_door ON accesses(door_uuid);
     DROP INDEX accesses_door_doorcode;
     "#,
+    // 10: partner events (`backend::events`): one row per event and partner, in the order recorded; the
+    // feed's cursor is `seq` (AUTOINCREMENT, so a pruned number is never given out again).
+    r#"
+    CREATE TABLE events (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        id           TEXT NOT NULL UNIQUE,
+        partner_uuid TEXT NOT NULL,
+        event_type   TEXT NOT NULL,
+        door_uuid    TEXT NOT NULL,
+        occurred_at  TEXT NOT NULL,
+        recorded_at  TEXT NOT NULL,
+        data         TEXT NOT NULL
+    );
+    CREATE INDEX events_partner ON events(partner_uuid, seq);
+    CREATE INDEX events_recorded ON events(recorded_at);
+    "#,
 ];
 
 /// The schema version a fully migrated database has.
