@@ -20,6 +20,9 @@ wire_enum! {
         AccessRevoked => "access.revoked",
         /// A grant gave the user a doorcode the API shows (its access's `doorcode.code`).
         DoorcodeIssued => "doorcode.issued",
+        /// One of your webhook endpoints was disabled after failing for [`super::WEBHOOK_DISABLE_AFTER_DAYS`]
+        /// days.
+        EndpointDisabled => "endpoint.disabled",
     }
 }
 
@@ -49,9 +52,10 @@ pub struct EventView {
     pub occurred_at: DateTime<Utc>,
     /// When the backend recorded it (for access events, the same instant as `occurredAt`).
     pub recorded_at: DateTime<Utc>,
-    /// The door it concerns.
-    pub door_uuid: String,
-    /// The objects it concerns; for every type so far an [`AccessEventData`].
+    /// The door it concerns, or null for an event about no door (`endpoint.disabled`).
+    pub door_uuid: Option<String>,
+    /// The objects it concerns: an [`AccessEventData`] for `access.*` and `doorcode.issued`, an
+    /// [`EndpointDisabledData`] for `endpoint.disabled`.
     pub data: serde_json::Value,
 }
 
@@ -72,6 +76,16 @@ pub struct AccessEventData {
     pub access: AccessView,
     /// Who made the change.
     pub source: AccessSource,
+}
+
+/// The `data` of `endpoint.disabled`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointDisabledData {
+    /// The endpoint, as it is now (disabled).
+    pub endpoint: super::WebhookEndpointView,
+    /// Why.
+    pub reason: String,
 }
 
 /// A user as an event names them (the fields of `UserView` without the accesses).

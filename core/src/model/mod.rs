@@ -15,6 +15,7 @@ mod manager;
 pub mod me;
 mod users;
 pub mod validation;
+mod webhooks;
 
 pub use auth::*;
 pub use doors::*;
@@ -29,6 +30,7 @@ pub use doors::DeviceView;
 pub use me::DeviceView as RegisteredDeviceView;
 pub use users::*;
 pub use validation::ValidationError;
+pub use webhooks::*;
 
 /// The audience a partner-scoped token is issued for, as the real service names it.
 pub const PARTNER_AUDIENCE: &str = "https://rest.latchaccess.com/access/sdk";

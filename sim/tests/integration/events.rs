@@ -31,7 +31,7 @@ async fn all_events(
 }
 
 fn kinds(events: &[EventView]) -> Vec<(EventType, String)> {
-    events.iter().map(|event| (event.event_type, event.door_uuid.clone())).collect()
+    events.iter().map(|event| (event.event_type, event.door_uuid.clone().unwrap_or_default())).collect()
 }
 
 #[tokio::test]

@@ -29,3 +29,4 @@ mod tokens;
 mod upsert;
 mod validation;
 mod web;
+mod webhooks;

@@ -106,12 +106,38 @@ pub fn prune(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<()> {
         .query_row([cutoff(now)], |row| row.get(0))?;
     let Some(last) = last else { return Ok(()) };
     conn.execute("DELETE FROM events WHERE recorded_at < ?1", [cutoff(now)])?;
+    // Their deliveries and attempts go with them.
+    for table in ["webhook_deliveries", "webhook_attempts"] {
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.seq = event_seq)"),
+            [],
+        )?;
+    }
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ('events_pruned_through', ?1)
          ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
         [last],
     )?;
     Ok(())
+}
+
+/// SQL: the columns [`event_at`] reads, of `events e`.
+pub const EVENT_COLUMNS: &str = "e.id, e.event_type, e.door_uuid, e.occurred_at, e.recorded_at, e.data";
+
+/// The event in the [`EVENT_COLUMNS`] of `row` from column `start` on.
+pub fn event_at(row: &rusqlite::Row<'_>, start: usize) -> rusqlite::Result<EventView> {
+    let data: String = row.get(start + 5)?;
+    let data = serde_json::from_str(&data).map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(start + 5, rusqlite::types::Type::Text, Box::new(error))
+    })?;
+    Ok(EventView {
+        id: row.get(start)?,
+        event_type: get_enum(row, start + 1, EventType::parse)?,
+        door_uuid: Some(row.get::<_, String>(start + 2)?).filter(|door| !door.is_empty()),
+        occurred_at: get_ts(row, start + 3)?,
+        recorded_at: get_ts(row, start + 4)?,
+        data,
+    })
 }
 
 fn page(conn: &Connection, partner: &str, query: &FeedQuery) -> AppResult<EventsPage> {
@@ -125,30 +151,16 @@ fn page(conn: &Connection, partner: &str, query: &FeedQuery) -> AppResult<Events
             query.after
         )));
     }
-    let mut statement = conn.prepare_cached(
-        "SELECT seq, id, event_type, door_uuid, occurred_at, recorded_at, data FROM events
-         WHERE partner_uuid = ?1 AND seq > ?2
-           AND (?3 = '' OR instr(?3, ',' || event_type || ',') > 0)
-           AND (?4 IS NULL OR door_uuid = ?4)
-         ORDER BY seq LIMIT ?5",
-    )?;
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT e.seq, {EVENT_COLUMNS} FROM events e
+             WHERE e.partner_uuid = ?1 AND e.seq > ?2
+               AND (?3 = '' OR instr(?3, ',' || e.event_type || ',') > 0)
+               AND (?4 IS NULL OR e.door_uuid = ?4)
+             ORDER BY e.seq LIMIT ?5"
+    ))?;
     let rows = statement.query_map(
         params![partner, query.after, query.types, query.door, i64::from(query.size) + 1],
-        |row| {
-            let data: String = row.get(6)?;
-            let data = serde_json::from_str(&data).map_err(|error| {
-                rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(error))
-            })?;
-            let event = EventView {
-                id: row.get(1)?,
-                event_type: get_enum(row, 2, EventType::parse)?,
-                door_uuid: row.get(3)?,
-                occurred_at: get_ts(row, 4)?,
-                recorded_at: get_ts(row, 5)?,
-                data,
-            };
-            Ok((row.get::<_, i64>(0)?, event))
-        },
+        |row| Ok((row.get::<_, i64>(0)?, event_at(row, 1)?)),
     )?;
     let mut events = rows.collect::<rusqlite::Result<Vec<_>>>()?;
     let has_more = events.len() > query.size as usize;

@@ -1,5 +1,6 @@
-//! Partner events: the event model's storage, what records events, and the partner's feed
-//! (`GET /access/sdk/v1/events`).
+//! Partner events: the event model's storage, what records events, the partner's feed
+//! (`GET /access/sdk/v1/events`), its webhook endpoints, the durable outbox of deliveries and the worker
+//! that makes them.
 //!
 //! An event is stored once per partner that may see it (its own row, id and place in that partner's feed),
 //! in the transaction of the change it reports, so a committed change always has its event and a rolled
@@ -8,7 +9,10 @@
 //! granted, and changes by the property manager or a sharing user to users it has granted access to. This
 //! module must not decide access: it only reports what the grant, patch and revoke paths did.
 
+pub mod delivery;
+pub mod endpoints;
 pub mod feed;
+pub mod outbox;
 pub mod record;
 
 use axum::Router;
@@ -17,5 +21,5 @@ use super::state::AppState;
 
 /// The event routes of the partner API.
 pub fn router() -> Router<AppState> {
-    feed::router()
+    feed::router().merge(endpoints::router())
 }

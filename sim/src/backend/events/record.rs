@@ -11,7 +11,8 @@ use crate::backend::db::ts;
 use crate::backend::directory::{self, AccessRecord, GranterRef, UserRecord};
 use crate::backend::state::new_time_ordered_uuid;
 
-/// Stores one event for `partner`; returns its id (`evt_…`).
+/// Stores one event for `partner` (`door` empty for an event about no door) and queues its webhook
+/// deliveries (`super::outbox`); returns its id (`evt_…`).
 pub fn record(
     conn: &Connection,
     partner: &str,
@@ -29,6 +30,7 @@ pub fn record(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![id, partner, event_type.as_str(), door, ts(occurred_at), ts(recorded_at), data])?;
+    super::outbox::enqueue(conn, partner, conn.last_insert_rowid(), event_type, recorded_at)?;
     Ok(id)
 }
 
