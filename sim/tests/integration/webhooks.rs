@@ -476,3 +476,52 @@ async fn a_rotated_secret_and_the_old_one_both_verify_during_the_overlap_and_rep
     assert_eq!(response.status, 400);
     assert!(response.message().contains("eventId"), "{}", response.message());
 }
+
+#[tokio::test]
+async fn the_manager_page_shows_each_partners_endpoints_and_their_deliveries_without_secrets() {
+    let world = World::start().await;
+    let receiver = Receiver::start(Behaviour::Status(500, None)).await;
+    let endpoint = register(
+        &world,
+        json!({ "url": receiver.url, "description": "front desk", "types": ["access.granted"] }),
+    )
+    .await;
+    world
+        .a
+        .create_user_v2(&permanent("g@example.com", &[&world.p.doors.lobby], world.now()))
+        .await
+        .expect("grant");
+    receiver.wait_for(1).await;
+    settle().await;
+
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let signed_in = http
+        .post(format!("{}/manager/sign-in", world.base_url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={}", crate::support::MANAGER_TOKEN))
+        .send()
+        .await
+        .expect("sign in");
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let page = http
+        .get(format!("{}/manager/webhooks", world.base_url()))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    for expected in
+        ["Acme Stays", receiver.url.as_str(), "front desk", "access.granted", "answered 500", "enabled"]
+    {
+        assert!(html.contains(expected), "{expected} missing: {html}");
+    }
+    assert!(!html.contains(endpoint.secret.as_deref().expect("secret")), "no secret on the page");
+}
