@@ -19,6 +19,7 @@ pub mod model;
 pub mod secret;
 pub mod store;
 pub mod time;
+pub mod webhooks;
 
 pub use secret::SecretString;
 pub use time::{Clock, ManualClock, SystemClock};

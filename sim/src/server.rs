@@ -47,6 +47,7 @@ pub struct Simulator {
     task: Option<JoinHandle<std::io::Result<()>>>,
     pruner: JoinHandle<()>,
     pusher: JoinHandle<()>,
+    deliverer: JoinHandle<()>,
 }
 
 impl Simulator {
@@ -73,6 +74,7 @@ impl Simulator {
             }
         });
         let pusher = tokio::spawn(state.locks.clone().run_pushes());
+        let deliverer = tokio::spawn(crate::backend::events::delivery::run(state.clone()));
         let task = tokio::spawn(async move {
             // The client's address reaches the rate limiter (sign-in attempts are limited per IP).
             axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -81,7 +83,7 @@ impl Simulator {
                 })
                 .await
         });
-        Ok(Simulator { addr, state, shutdown: Some(shutdown), task: Some(task), pruner, pusher })
+        Ok(Simulator { addr, state, shutdown: Some(shutdown), task: Some(task), pruner, pusher, deliverer })
     }
 
     /// The address it listens on.
@@ -102,6 +104,7 @@ impl Simulator {
     /// Stops accepting, finishes in-flight requests and waits for the server to end.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         self.pruner.abort();
+        self.deliverer.abort();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -121,6 +124,7 @@ impl Simulator {
 impl Drop for Simulator {
     fn drop(&mut self) {
         self.pruner.abort();
+        self.deliverer.abort();
         self.pusher.abort();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());

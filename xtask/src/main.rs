@@ -171,8 +171,10 @@ fn test(no_lint: bool) -> anyhow::Result<()> {
     }
     eprintln!("==> doc paths");
     doc_paths::run()?;
+    // The webhook tests verify deliveries with the reference `standardwebhooks` package of this venv.
+    let python = python::venv()?;
     let mut tests = cargo();
-    tests.args(["test", "--workspace", "--all-targets"]);
+    tests.args(["test", "--workspace", "--all-targets"]).env("LATCHKEY_PYTHON", &python);
     step("unit and integration tests", tests)?;
     let mut doc = cargo();
     doc.args(["test", "--workspace", "--doc"]);

@@ -17,7 +17,10 @@ use anyhow::{Context, bail};
 use crate::{cargo, require, root, step, target_dir};
 
 /// The pinned PyPI packages of the venv.
-pub const PACKAGES: &[&str] = &["pytest==8.4.2", "tree-sitter==0.25.2", "tree-sitter-swift==0.7.4"];
+/// `standardwebhooks` is the reference verifier the simulator's webhook tests check deliveries with
+/// (`LATCHKEY_PYTHON`, sim/tests/integration/webhooks.rs).
+pub const PACKAGES: &[&str] =
+    &["pytest==8.4.2", "tree-sitter==0.25.2", "tree-sitter-swift==0.7.4", "standardwebhooks==1.1.0"];
 
 /// Where the Python steps keep their files.
 fn python_dir() -> PathBuf {

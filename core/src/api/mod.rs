@@ -49,7 +49,7 @@ use std::time::Duration;
 pub use auth::{AuthClient, USER_SCOPE, UserSession};
 pub use error::{ApiError, NetworkErrorKind};
 pub use manager::ManagerClient;
-pub use partner::{DoorsQuery, PartnerClient, WALK_PAGE_SIZE};
+pub use partner::{DoorsQuery, EventsQuery, PartnerClient, WALK_PAGE_SIZE};
 pub use retry::RetryPolicy;
 pub use tokens::{REFRESH_MARGIN_SECS, TokenSource};
 pub use url::Url;

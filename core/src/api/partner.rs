@@ -1,5 +1,5 @@
-//! [`PartnerClient`]: the partner REST API (users, accesses, doors, buildings, residents) with a
-//! partner-scoped token.
+//! [`PartnerClient`]: the partner REST API (users, accesses, doors, buildings, residents, events, webhook
+//! endpoints) with a partner-scoped token.
 //!
 //! One method per endpoint plus page walkers. Requests are validated here with the rules of
 //! [`crate::model::validation`] before anything is sent; sending, retrying and token handling are
@@ -15,8 +15,11 @@ use super::{ApiConfig, ApiError, TokenSource};
 use crate::SecretString;
 use crate::model::validation::{validate_create_user, validate_patch};
 use crate::model::{
-    BuildingsResponse, CreateUserRequest, CreateUserV1Response, DoorView, DoorsPage, PageQuery,
-    PatchAccessRequest, ResidentsResponse, UserView, UsersPage,
+    BuildingsResponse, CreateUserRequest, CreateUserV1Response, CreateWebhookEndpointRequest, DoorView,
+    DoorsPage, EventType, EventsPage, PageQuery, PatchAccessRequest, PatchWebhookEndpointRequest,
+    ReplayWebhookRequest, ReplayWebhookResponse, ResidentsResponse, RotateWebhookSecretRequest,
+    RotatedWebhookSecret, UserView, UsersPage, WebhookAttemptsResponse, WebhookEndpointView,
+    WebhookEndpointsResponse,
 };
 
 const SDK: [&str; 3] = ["access", "sdk", "v1"];
@@ -31,6 +34,19 @@ pub struct DoorsQuery {
     pub page: PageQuery,
     /// Only the doors of this building.
     pub building_uuid: Option<String>,
+}
+
+/// The query of `GET /access/sdk/v1/events`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventsQuery {
+    /// A `nextCursor` from an earlier page; none starts at the oldest event kept.
+    pub after: Option<String>,
+    /// Only these types; empty for every type.
+    pub types: Vec<EventType>,
+    /// Only the events of this door.
+    pub door_uuid: Option<String>,
+    /// Events per page (1 to 100; 100 when none).
+    pub page_size: Option<u32>,
 }
 
 /// A client of the partner REST API. Cheap to clone; clones share the connection pool and the token.
@@ -175,6 +191,88 @@ impl PartnerClient {
     /// `GET /access/sdk/v1/buildings/:building/residents`.
     pub async fn residents(&self, building_uuid: &str) -> Result<ResidentsResponse, ApiError> {
         let call = self.http.call(Method::GET, &Self::path(&["buildings", building_uuid, "residents"]))?;
+        self.http.json(call, Some(&self.tokens)).await
+    }
+
+    /// `GET /access/sdk/v1/events`: one page of this partner's events after `query.after`, oldest first.
+    /// Read on with the page's `nextCursor`; an empty page's cursor is the same position, so polling with
+    /// it never skips or repeats an event.
+    pub async fn list_events(&self, query: &EventsQuery) -> Result<EventsPage, ApiError> {
+        let types = (!query.types.is_empty())
+            .then(|| query.types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(","));
+        let call = self
+            .http
+            .call(Method::GET, &Self::path(&["events"]))?
+            .query("after", query.after.as_deref())
+            .query("types", types.as_deref())
+            .query("doorUuid", query.door_uuid.as_deref())
+            .query("pageSize", query.page_size);
+        self.http.json(call, Some(&self.tokens)).await
+    }
+
+    /// `POST /access/sdk/v1/webhooks/endpoints`: registers an endpoint; the answer holds its secret (the
+    /// only answer that does).
+    pub async fn create_webhook_endpoint(
+        &self,
+        request: &CreateWebhookEndpointRequest,
+    ) -> Result<WebhookEndpointView, ApiError> {
+        let call = self.http.call(Method::POST, &Self::path(&["webhooks", "endpoints"]))?.json(request)?;
+        self.http.json(call, Some(&self.tokens)).await
+    }
+
+    /// `GET /access/sdk/v1/webhooks/endpoints`: every endpoint of this partner, without secrets.
+    pub async fn list_webhook_endpoints(&self) -> Result<WebhookEndpointsResponse, ApiError> {
+        let call = self.http.call(Method::GET, &Self::path(&["webhooks", "endpoints"]))?;
+        self.http.json(call, Some(&self.tokens)).await
+    }
+
+    /// `PATCH /access/sdk/v1/webhooks/endpoints/:endpoint`: changes the fields given (`enabled: true`
+    /// enables a disabled endpoint again).
+    pub async fn patch_webhook_endpoint(
+        &self,
+        endpoint_uuid: &str,
+        request: &PatchWebhookEndpointRequest,
+    ) -> Result<WebhookEndpointView, ApiError> {
+        let call = self
+            .http
+            .call(Method::PATCH, &Self::path(&["webhooks", "endpoints", endpoint_uuid]))?
+            .json(request)?;
+        self.http.json(call, Some(&self.tokens)).await
+    }
+
+    /// `DELETE /access/sdk/v1/webhooks/endpoints/:endpoint`.
+    pub async fn delete_webhook_endpoint(&self, endpoint_uuid: &str) -> Result<(), ApiError> {
+        let call = self.http.call(Method::DELETE, &Self::path(&["webhooks", "endpoints", endpoint_uuid]))?;
+        self.http.empty(call, Some(&self.tokens)).await
+    }
+
+    /// `POST …/:endpoint/rotate-secret`: a new secret; the old one keeps signing for 24 hours.
+    pub async fn rotate_webhook_secret(
+        &self,
+        endpoint_uuid: &str,
+        request: &RotateWebhookSecretRequest,
+    ) -> Result<RotatedWebhookSecret, ApiError> {
+        let path = Self::path(&["webhooks", "endpoints", endpoint_uuid, "rotate-secret"]);
+        let call = self.http.call(Method::POST, &path)?.json(request)?;
+        self.http.json(call, Some(&self.tokens)).await
+    }
+
+    /// `GET …/:endpoint/attempts`: the delivery log, newest first.
+    pub async fn webhook_attempts(&self, endpoint_uuid: &str) -> Result<WebhookAttemptsResponse, ApiError> {
+        let call = self
+            .http
+            .call(Method::GET, &Self::path(&["webhooks", "endpoints", endpoint_uuid, "attempts"]))?;
+        self.http.json(call, Some(&self.tokens)).await
+    }
+
+    /// `POST …/:endpoint/replay`: queues one event, or a time range of events, again.
+    pub async fn replay_webhooks(
+        &self,
+        endpoint_uuid: &str,
+        request: &ReplayWebhookRequest,
+    ) -> Result<ReplayWebhookResponse, ApiError> {
+        let path = Self::path(&["webhooks", "endpoints", endpoint_uuid, "replay"]);
+        let call = self.http.call(Method::POST, &path)?.json(request)?;
         self.http.json(call, Some(&self.tokens)).await
     }
 }

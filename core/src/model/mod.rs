@@ -10,15 +10,18 @@ mod auth;
 mod doors;
 mod enums;
 mod errors;
+mod events;
 mod manager;
 pub mod me;
 mod users;
 pub mod validation;
+mod webhooks;
 
 pub use auth::*;
 pub use doors::*;
 pub use enums::*;
 pub use errors::*;
+pub use events::*;
 pub use manager::*;
 pub use me::*;
 // `me::DeviceView` (a user's registered phone) shares its name with `doors::DeviceView` (a door's lock):
@@ -27,6 +30,7 @@ pub use doors::DeviceView;
 pub use me::DeviceView as RegisteredDeviceView;
 pub use users::*;
 pub use validation::ValidationError;
+pub use webhooks::*;
 
 /// The audience a partner-scoped token is issued for, as the real service names it.
 pub const PARTNER_AUDIENCE: &str = "https://rest.latchaccess.com/access/sdk";

@@ -25,6 +25,9 @@ pub enum AppError {
     /// 409: conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// 410: what the request points at is no longer kept (an event feed cursor past the retention).
+    #[error("{0}")]
+    Gone(String),
     /// 413: the request body is larger than [`super::extract::MAX_BODY_BYTES`].
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -69,6 +72,7 @@ impl IntoResponse for AppError {
             AppError::Forbidden(message) => (StatusCode::FORBIDDEN, ErrorBody::message(message)),
             AppError::NotFound(message) => (StatusCode::NOT_FOUND, ErrorBody::message(message)),
             AppError::Conflict(message) => (StatusCode::CONFLICT, ErrorBody::message(message)),
+            AppError::Gone(message) => (StatusCode::GONE, ErrorBody::message(message)),
             AppError::PayloadTooLarge(message) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, ErrorBody::message(message))
             }

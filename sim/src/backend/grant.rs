@@ -16,6 +16,7 @@ use super::db::ts;
 use super::directory::{self, AccessRecord, DoorRecord, GranterRef, UserRecord};
 use super::doorcodes;
 use super::error::{AppError, AppResult};
+use super::events;
 use super::outbox;
 use super::state::new_time_ordered_uuid;
 
@@ -146,6 +147,7 @@ pub fn grant(conn: &Connection, now: DateTime<Utc>, request: &GrantRequest) -> A
             doorcode_description: description,
         };
         store(conn, &access, day, code_slot, created)?;
+        events::record::access_granted(conn, now, &user, &access)?;
         accesses.push(access);
     }
 

@@ -21,6 +21,7 @@ use super::auth::ManagerCaller;
 use super::db::ts;
 use super::directory::{self, GranterRef};
 use super::error::{AppError, AppResult};
+use super::events;
 use super::extract::{JsonBody, PathIds};
 use super::grant::{self, GrantRequest};
 use super::lockside;
@@ -445,6 +446,9 @@ pub(super) fn new_key_version(
         wanted.iter().filter(|door| !current.door_uuids.contains(door)).cloned().collect();
     if removed.is_empty() && added.is_empty() {
         return Ok((current, Vec::new()));
+    }
+    for door in &removed {
+        events::record::key_door_revoked(tx, now, key, door)?;
     }
     tx.execute("DELETE FROM key_doors WHERE key_uuid = ?1", [key])?;
     for door in &wanted {

@@ -9,6 +9,7 @@ pub mod db;
 pub mod directory;
 mod doorcodes;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod grant;
 pub mod idempotency;
@@ -47,6 +48,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .merge(auth::oauth::router())
         .merge(partner::router())
+        .merge(events::router())
         .merge(manager::router())
         .merge(me::router())
         .merge(web::router())

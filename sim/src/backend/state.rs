@@ -28,6 +28,8 @@ pub struct BackendConfig {
     pub manager_token: SecretString,
     /// Rate limits per client (generous by default).
     pub rate_limits: RateLimits,
+    /// How long one webhook delivery may take (connecting, and reading the answer), by the host's clock.
+    pub webhook_timeout: std::time::Duration,
 }
 
 impl Default for BackendConfig {
@@ -38,6 +40,7 @@ impl Default for BackendConfig {
             otp_ttl: Duration::minutes(5),
             manager_token: SecretString::new("dev-manager-token"),
             rate_limits: RateLimits::default(),
+            webhook_timeout: std::time::Duration::from_secs(10),
         }
     }
 }

@@ -132,11 +132,18 @@ pub struct Options {
     pub token_ttl: Duration,
     /// The simulator's rate limits.
     pub rate_limits: RateLimits,
+    /// How long one webhook delivery may take.
+    pub webhook_timeout: std::time::Duration,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { db: ":memory:".into(), token_ttl: Duration::hours(24), rate_limits: RateLimits::default() }
+        Options {
+            db: ":memory:".into(),
+            token_ttl: Duration::hours(24),
+            rate_limits: RateLimits::default(),
+            webhook_timeout: std::time::Duration::from_secs(2),
+        }
     }
 }
 
@@ -450,6 +457,7 @@ async fn simulator(options: &Options, clock: &ManualClock) -> Simulator {
             token_ttl: options.token_ttl,
             manager_token: SecretString::new(MANAGER_TOKEN),
             rate_limits: options.rate_limits,
+            webhook_timeout: options.webhook_timeout,
             ..BackendConfig::default()
         },
         clock: Arc::new(clock.clone()),

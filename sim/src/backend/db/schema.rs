@@ -226,6 +226,61 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX accesses_door ON accesses(door_uuid);
     DROP INDEX accesses_door_doorcode;
     "#,
+    // 10: partner events (`backend::events`): one row per event and partner, in the order recorded; the
+    // feed's cursor is `seq` (AUTOINCREMENT, so a pruned number is never given out again).
+    r#"
+    CREATE TABLE events (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        id           TEXT NOT NULL UNIQUE,
+        partner_uuid TEXT NOT NULL,
+        event_type   TEXT NOT NULL,
+        door_uuid    TEXT NOT NULL,
+        occurred_at  TEXT NOT NULL,
+        recorded_at  TEXT NOT NULL,
+        data         TEXT NOT NULL
+    );
+    CREATE INDEX events_partner ON events(partner_uuid, seq);
+    CREATE INDEX events_recorded ON events(recorded_at);
+    "#,
+    // 11: webhooks (`backend::events::endpoints`, `outbox`, `delivery`): the partners' endpoints, the durable
+    // outbox of deliveries (one row per event and endpoint) and the log of attempts.
+    r#"
+    CREATE TABLE webhook_endpoints (
+        seq                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        uuid                  TEXT NOT NULL UNIQUE,
+        partner_uuid          TEXT NOT NULL,
+        url                   TEXT NOT NULL,
+        description           TEXT NOT NULL,
+        types                 TEXT NOT NULL,
+        secret                TEXT NOT NULL,
+        previous_secret       TEXT,
+        previous_secret_until TEXT,
+        disabled_reason       TEXT,
+        failing_since         TEXT,
+        created_at            TEXT NOT NULL
+    );
+    CREATE INDEX webhook_endpoints_partner ON webhook_endpoints(partner_uuid);
+    CREATE TABLE webhook_deliveries (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        endpoint_uuid   TEXT NOT NULL,
+        event_seq       INTEGER NOT NULL,
+        state           TEXT NOT NULL,
+        attempts        INTEGER NOT NULL,
+        next_attempt_at TEXT NOT NULL
+    );
+    CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(endpoint_uuid, seq) WHERE state = 'PENDING';
+    CREATE TABLE webhook_attempts (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        endpoint_uuid TEXT NOT NULL,
+        event_seq     INTEGER NOT NULL,
+        attempted_at  TEXT NOT NULL,
+        status        INTEGER,
+        error         TEXT,
+        latency_ms    INTEGER NOT NULL,
+        succeeded     INTEGER NOT NULL
+    );
+    CREATE INDEX webhook_attempts_endpoint ON webhook_attempts(endpoint_uuid, seq);
+    "#,
 ];
 
 /// The schema version a fully migrated database has.

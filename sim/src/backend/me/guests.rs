@@ -16,6 +16,7 @@ use super::my_door;
 use crate::backend::auth::UserCaller;
 use crate::backend::directory::{self, AccessRecord, DoorRecord, GranterRef};
 use crate::backend::error::{AppError, AppResult};
+use crate::backend::events;
 use crate::backend::extract::{JsonBody, PathIds};
 use crate::backend::grant::{self, GrantRequest};
 use crate::backend::state::AppState;
@@ -164,7 +165,10 @@ fn mine_and_current(access: &AccessRecord, caller: &UserCaller, now: chrono::Dat
 
 async fn revoke(State(state): State<AppState>, caller: UserCaller, ids: PathIds) -> AppResult<()> {
     let (guest, door) = (ids.id(0), ids.id(1));
+    let now = state.now();
     state.db.write(|tx| {
+        let sharer = GranterRef::User(caller.user_uuid.clone());
+        events::record::revoke_if_any(tx, now, guest, door, &sharer)?;
         let removed: Option<i64> = tx
             .query_row(
                 "DELETE FROM accesses

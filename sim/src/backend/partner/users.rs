@@ -14,6 +14,7 @@ use crate::backend::db::group::{BatchMemo, MemoKey};
 use crate::backend::db::ts;
 use crate::backend::directory::{self, AccessRecord, DoorRecord, GranterRef, UserRecord};
 use crate::backend::error::{AppError, AppResult};
+use crate::backend::events;
 use crate::backend::extract::{JsonBody, Params, PathIds};
 use crate::backend::grant::{self, GrantOutcome, GrantRequest};
 use crate::backend::pagination;
@@ -241,7 +242,9 @@ async fn patch_access(
                 caller.partner_uuid
             ],
         )?;
-        let (_, view) = partner_user(tx, &caller.partner_uuid, user)?;
+        let (record, view) = partner_user(tx, &caller.partner_uuid, user)?;
+        let changed = own_access(tx, &caller.partner_uuid, user, door)?;
+        events::record::access_changed(tx, now, &record, &changed)?;
         Ok(view)
     })?;
     state.push_to_connected_locks([door]);
@@ -250,8 +253,11 @@ async fn patch_access(
 
 async fn revoke(State(state): State<AppState>, caller: PartnerCaller, ids: PathIds) -> AppResult<()> {
     let (user, door) = (ids.id(0), ids.id(1));
+    let now = state.now();
     state.db.write(|tx| {
-        own_access(tx, &caller.partner_uuid, user, door)?;
+        let access = own_access(tx, &caller.partner_uuid, user, door)?;
+        let (record, _) = partner_user(tx, &caller.partner_uuid, user)?;
+        events::record::access_revoked(tx, now, &record, &access)?;
         let removed: Option<i64> = tx
             .query_row(
                 "DELETE FROM accesses

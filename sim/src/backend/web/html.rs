@@ -60,6 +60,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("/manager/keys", "Keys"),
     ("/manager/users", "Users"),
     ("/manager/outbox", "Outbox"),
+    ("/manager/webhooks", "Webhooks"),
 ];
 
 /// A whole page. `current` is the path of the page in the navigation, if any; `csrf` adds sign-out.

@@ -12,6 +12,7 @@
 pub mod account;
 mod html;
 mod pages;
+mod webhooks;
 
 use axum::Router;
 use axum::body::Body;

@@ -47,6 +47,7 @@ pub fn router() -> Router<AppState> {
             get(|s, h, q| page(s, h, q, Page::Users)).post(|s, h, b| submit(s, h, b, Page::Users)),
         )
         .route("/manager/outbox", get(|s, h, q| page(s, h, q, Page::Outbox)))
+        .route("/manager/webhooks", get(|s, h, q| page(s, h, q, Page::Webhooks)))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +57,7 @@ enum Page {
     Keys,
     Users,
     Outbox,
+    Webhooks,
 }
 
 impl Page {
@@ -66,6 +68,7 @@ impl Page {
             Page::Keys => "/manager/keys",
             Page::Users => "/manager/users",
             Page::Outbox => "/manager/outbox",
+            Page::Webhooks => "/manager/webhooks",
         }
     }
 
@@ -76,6 +79,7 @@ impl Page {
             Page::Keys => "Keys",
             Page::Users => "Users",
             Page::Outbox => "Outbox",
+            Page::Webhooks => "Webhooks",
         }
     }
 }
@@ -182,6 +186,7 @@ fn render(
             Page::Keys => keys(conn, csrf, rejected, &mut out)?,
             Page::Users => users(conn, csrf, rejected, &mut out)?,
             Page::Outbox => outbox(conn, &mut out)?,
+            Page::Webhooks => super::webhooks::page(conn, &mut out)?,
         }
         Ok(out)
     });
