@@ -26,6 +26,9 @@ pub enum NetworkErrorKind {
 pub enum TlsSetupKind {
     /// The system has no root certificates the SDK can read (a minimal Linux system without its CA bundle).
     NoRootCertificates,
+    /// Android: `Latchkey.initialize(context)` (package `com.latchkey.sdk.android`) was not called before the
+    /// first HTTPS request.
+    AndroidNotInitialized,
 }
 
 /// Which kind of Bluetooth failure a [`LatchkeyError::Bluetooth`] is. Native transports throw

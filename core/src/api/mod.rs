@@ -57,7 +57,7 @@ pub use retry::RetryPolicy;
 pub use tokens::{REFRESH_MARGIN_SECS, TokenSource};
 pub use url::Url;
 pub use user::UserClient;
-pub use verifier::TlsSetupKind;
+pub use verifier::{TlsSetupKind, android_verifier_initialized};
 
 use crate::time::{Clock, SystemClock};
 

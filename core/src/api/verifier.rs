@@ -5,13 +5,18 @@
 //! `X509TrustManager`, Apple's Security framework, the system root store on Linux). That verifier is made at
 //! the first HTTPS handshake, not when the client is built: a client for an `http://` simulator works on a
 //! system with no root certificates at all (a fresh container, a minimal root), and on such a system the first
-//! HTTPS request fails with [`TlsSetupFailure`] ([`super::ApiError::TlsSetup`]) saying what to install.
+//! HTTPS request fails with [`TlsSetupFailure`] ([`super::ApiError::TlsSetup`]) saying what to install. On
+//! Android the verifier calls into the JVM, which the app hands over first (`Latchkey.initialize(context)`,
+//! whose JNI entry point in the bindings passes the JVM and the context to the verifier and then calls
+//! [`android_verifier_initialized`]); until then HTTPS requests fail with
+//! [`TlsSetupKind::AndroidNotInitialized`] instead of the verifier's panic.
 //!
 //! Until the platform verifier exists nothing is trusted: every failure to make it fails the handshake. A
 //! verifier that could be made is kept for the life of the client; one that could not is tried again at the next
 //! handshake (the app may have been initialised, certificates installed, in between).
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -25,12 +30,15 @@ pub enum TlsSetupKind {
     /// The system has no root certificates the SDK can read (a minimal Linux root without
     /// `ca-certificates`, an unreadable `SSL_CERT_FILE`).
     NoRootCertificates,
+    /// Android: the app has not called `Latchkey.initialize(context)` before its first HTTPS request.
+    AndroidNotInitialized,
 }
 
 impl fmt::Display for TlsSetupKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             TlsSetupKind::NoRootCertificates => "no root certificates",
+            TlsSetupKind::AndroidNotInitialized => "Android verifier not initialised",
         })
     }
 }
@@ -57,10 +65,42 @@ impl TlsSetupFailure {
         }
     }
 
+    fn android_not_initialized() -> TlsSetupFailure {
+        TlsSetupFailure {
+            kind: TlsSetupKind::AndroidNotInitialized,
+            message: "HTTPS needs Android's certificate verifier, which has not been given the app's context: \
+                      call Latchkey.initialize(context) (package com.latchkey.sdk.android) once before the first \
+                      request, for example in Application.onCreate"
+                .to_owned(),
+        }
+    }
+
     /// The rustls error that carries this failure through the handshake.
     fn into_tls_error(self) -> Error {
         Error::Other(OtherError(Arc::new(self)))
     }
+}
+
+/// Whether the platform verifier was handed the JVM (Android).
+static ANDROID_VERIFIER_INITIALIZED: AtomicBool = AtomicBool::new(false);
+
+/// Records that Android's JVM and the app's context were handed to the platform verifier
+/// (`rustls_platform_verifier::android::init_with_refs`); called by the bindings' `Latchkey.initialize`. HTTPS
+/// requests made before it on Android fail with [`TlsSetupKind::AndroidNotInitialized`]. Other platforms do not
+/// need it.
+pub fn android_verifier_initialized() {
+    ANDROID_VERIFIER_INITIALIZED.store(true, Ordering::Release);
+}
+
+/// Whether this platform's verifier needs the JVM first.
+const NEEDS_JVM: bool = cfg!(target_os = "android");
+
+/// Refuses to make the platform verifier when it needs a JVM it was not given (it would panic).
+fn check_jvm(needs_jvm: bool, initialized: bool) -> Result<(), TlsSetupFailure> {
+    if needs_jvm && !initialized {
+        return Err(TlsSetupFailure::android_not_initialized());
+    }
+    Ok(())
 }
 
 /// The server-certificate verifier of the HTTP client (see the module's doc).
@@ -87,6 +127,7 @@ impl PlatformVerifier {
         if let Some(verifier) = slot.as_ref() {
             return Ok(verifier.clone());
         }
+        check_jvm(NEEDS_JVM, ANDROID_VERIFIER_INITIALIZED.load(Ordering::Acquire))?;
         let verifier = rustls_platform_verifier::Verifier::new(self.provider.clone())
             .map_err(|error| TlsSetupFailure::no_root_certificates(&error))?;
         let verifier = Arc::new(verifier);
@@ -175,5 +216,14 @@ mod tests {
         assert_eq!(setup_failure(&failure.clone().into_tls_error()), Some(failure));
         let other = std::io::Error::new(std::io::ErrorKind::InvalidData, Error::DecryptError);
         assert_eq!(setup_failure(&other), None);
+    }
+
+    #[test]
+    fn without_the_jvm_android_s_verifier_is_never_made_and_the_error_says_which_call_is_missing() {
+        let refused = check_jvm(true, false).expect_err("Android without Latchkey.initialize");
+        assert_eq!(refused.kind, TlsSetupKind::AndroidNotInitialized);
+        assert!(refused.message.contains("Latchkey.initialize(context)"), "{}", refused.message);
+        assert_eq!(check_jvm(true, true), Ok(()));
+        assert_eq!(check_jvm(false, false), Ok(()), "other platforms need no JVM");
     }
 }
