@@ -5,7 +5,7 @@
 //! token, a code, a key or a request body: the details are the core's messages, which are written to leave
 //! secrets out. Foreign transports and signers throw this same type (a `Bluetooth` or `Signer` variant).
 
-use latchkey::api::{ApiError, NetworkErrorKind};
+use latchkey::api::{ApiError, NetworkErrorKind, TlsSetupKind};
 use latchkey::ble::{SignerError, TransportError};
 use latchkey::client::ClientError;
 use latchkey::store::StoreError;
@@ -19,6 +19,16 @@ pub enum NetworkErrorKind {
     Timeout,
     /// The connection broke off midway.
     ConnectionLost,
+}
+
+/// Why no HTTPS server can be verified on this device ([`LatchkeyError::TlsSetup`]).
+#[uniffi::remote(Enum)]
+pub enum TlsSetupKind {
+    /// The system has no root certificates the SDK can read (a minimal Linux system without its CA bundle).
+    NoRootCertificates,
+    /// Android: `Latchkey.initialize(context)` (package `com.latchkey.sdk.android`) was not called before the
+    /// first HTTPS request.
+    AndroidNotInitialized,
 }
 
 /// Which kind of Bluetooth failure a [`LatchkeyError::Bluetooth`] is. Native transports throw
@@ -127,6 +137,16 @@ pub enum LatchkeyError {
         /// What happened.
         detail: String,
     },
+    /// No HTTPS server can be verified on this device, so nothing was sent: the SDK's set-up on the device is
+    /// incomplete (`kind` says what is missing; `detail` says how to fix it). Retrying will not help until it
+    /// is fixed; `http://` addresses (a simulator) are not affected.
+    #[error("HTTPS unavailable: {detail}")]
+    TlsSetup {
+        /// What is missing.
+        kind: TlsSetupKind,
+        /// What to fix.
+        detail: String,
+    },
     /// Bluetooth failed or the lock was out of reach.
     #[error("Bluetooth: {detail}")]
     Bluetooth {
@@ -177,6 +197,7 @@ impl From<ApiError> for LatchkeyError {
             }
             ApiError::NotFound { .. } => LatchkeyError::NotFound { detail },
             ApiError::Network { kind, .. } => LatchkeyError::Network { kind, detail },
+            ApiError::TlsSetup { kind, .. } => LatchkeyError::TlsSetup { kind, detail },
             ApiError::Decode { status, .. } => {
                 LatchkeyError::Backend { status: status.unwrap_or(0), code: None, detail }
             }

@@ -8,15 +8,19 @@
 //! - `signer`: the foreign device key (`Signer`), `software_signer()`, and the adapter;
 //! - `log`: the app's `LogSink`;
 //! - `models`: records and enums; `error`: `LatchkeyError`, mapped from the core's errors in one place;
-//! - `runtime`: the tokio runtime the bindings own.
+//! - `runtime`: the tokio runtime the bindings own;
+//! - `android`: the JNI entry point of the Kotlin layer's `Latchkey.initialize(context)` (not a UniFFI export).
 //!
 //! Generate bindings in library mode from the UNSTRIPPED cdylib (`cargo xtask kotlin`, `docs/bindings.md`).
 
-// UniFFI's generated scaffolding is `extern "C"` code with `#[no_mangle]` items.
+// UniFFI's generated scaffolding is `extern "C"` code with `#[no_mangle]` items (and so is the JNI entry point
+// of `android`, through jni's `jni_mangle`).
 #![allow(unsafe_code)]
 
 uniffi::setup_scaffolding!("latchkey");
 
+#[cfg(not(target_vendor = "apple"))]
+mod android;
 mod auth;
 mod client;
 mod error;

@@ -1,5 +1,6 @@
 //! `cargo xtask android`: the SDK's Android platform parts (`BluetoothGattTransport`, `KeystoreSigner`,
-//! android/src/main/kotlin/com/latchkey/sdk/android) type-checked against the real Android framework
+//! `Latchkey.initialize`, android/src/main/kotlin/com/latchkey/sdk/android, and the vendored certificate verifier
+//! component, android/src/main/kotlin/org/rustls/platformverifier) type-checked against the real Android framework
 //! classes and run on the JVM under Robolectric, driving a virtual lock of a real simulator through the
 //! Rust core.
 //!
@@ -181,8 +182,51 @@ fn test_classes(classes: &Path) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
+/// The Rust target of 64-bit Android phones.
+const ANDROID_TARGET: &str = "aarch64-linux-android";
+
+/// A stand-in C compiler for type-checking only: it writes an empty object wherever `-o`/`-Fo` points, so the
+/// build scripts of the C dependencies (ring, SQLite) finish for a target that has no C toolchain here (no NDK).
+const TYPECHECK_CC: &str = r#"#!/bin/sh
+prev=""
+for a in "$@"; do
+  if [ "$prev" = "-o" ]; then : > "$a"; fi
+  case "$a" in -o?*) : > "${a#-o}";; -Fo?*) : > "${a#-Fo}";; esac
+  prev="$a"
+done
+"#;
+
+/// `cargo check` of the bindings for Android (`aarch64-linux-android`): the Rust that only Android builds compile
+/// (the JNI hand-over to the certificate verifier, the core's check that it happened) is type-checked. The C code
+/// is not compiled and nothing is linked: that needs the NDK.
+fn check_android_target() -> anyhow::Result<()> {
+    require("rustup", "to add the Android target's standard library (rustup target add)")?;
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output()?;
+    if !String::from_utf8_lossy(&installed.stdout).lines().any(|line| line.trim() == ANDROID_TARGET) {
+        let mut add = Command::new("rustup");
+        add.args(["target", "add", ANDROID_TARGET]);
+        step(&format!("rustup target add {ANDROID_TARGET}"), add)?;
+    }
+    let cc = android_dir().join("typecheck-cc");
+    std::fs::create_dir_all(android_dir())?;
+    std::fs::write(&cc, TYPECHECK_CC)?;
+    let mut chmod = Command::new("chmod");
+    chmod.arg("+x").arg(&cc);
+    step("chmod +x the type-checking C compiler", chmod)?;
+    let mut check = cargo();
+    check
+        .args(["check", "-p", "latchkey-ffi", "--lib", "--target", ANDROID_TARGET])
+        .env("CC_aarch64_linux_android", &cc)
+        .env("AR_aarch64_linux_android", "ar");
+    step(
+        &format!("cargo check -p latchkey-ffi --target {ANDROID_TARGET} (Rust only; C stubbed, no link)"),
+        check,
+    )
+}
+
 /// The whole step: install, build, then the JUnit 4 tests under Robolectric on each API level.
 pub fn run() -> anyhow::Result<()> {
+    check_android_target()?;
     let toolchain = toolchain()?;
     let classes = build(&toolchain)?;
     let tests = test_classes(&classes)?;
@@ -197,6 +241,8 @@ pub fn run() -> anyhow::Result<()> {
         let mut java = Command::new("java");
         java.current_dir(root())
             .arg(format!("-Djna.library.path={}", target_dir().join("debug").display()))
+            // Latchkey.initialize loads the same library with System.loadLibrary for its JNI entry point.
+            .arg(format!("-Djava.library.path={}", target_dir().join("debug").display()))
             .arg(format!("-Dlatchkey.sim.url={}", simulator.url))
             .arg("-Drobolectric.offline=true")
             .arg(format!("-Drobolectric.dependency.dir={}", toolchain.sdk_dir.display()))

@@ -9,6 +9,7 @@
 use reqwest::StatusCode;
 use thiserror::Error;
 
+use super::verifier::{TlsSetupKind, setup_failure};
 use crate::model::{ErrorBody, ValidationError};
 
 /// What went wrong with a call to the access backend.
@@ -108,6 +109,18 @@ pub enum ApiError {
         /// The transport's description.
         message: String,
     },
+    /// No HTTPS server can be trusted on this device: the platform's certificate verifier could not be set up
+    /// (no root certificates on the system). Nothing was sent, and retrying will not help until the device is
+    /// fixed; `http://` addresses are not affected.
+    #[error("HTTPS unavailable ({kind}) on {endpoint}: {message}")]
+    TlsSetup {
+        /// What is missing.
+        kind: TlsSetupKind,
+        /// Method and path, such as `GET /access/sdk/v1/doors`.
+        endpoint: String,
+        /// What happened and what to do.
+        message: String,
+    },
     /// A body did not match the model (or a request body could not be encoded).
     #[error("could not decode the response of {endpoint}{}: {message}", status_suffix(.status))]
     Decode {
@@ -167,6 +180,7 @@ impl ApiError {
             ApiError::Validation(_)
             | ApiError::InvalidArgument { .. }
             | ApiError::Network { .. }
+            | ApiError::TlsSetup { .. }
             | ApiError::Config { .. } => None,
         }
     }
@@ -203,7 +217,13 @@ impl ApiError {
 
     /// Whether the request was refused on the client side, so nothing reached the backend.
     pub fn is_client_side(&self) -> bool {
-        matches!(self, ApiError::Validation(_) | ApiError::InvalidArgument { .. } | ApiError::Config { .. })
+        matches!(
+            self,
+            ApiError::Validation(_)
+                | ApiError::InvalidArgument { .. }
+                | ApiError::Config { .. }
+                | ApiError::TlsSetup { .. }
+        )
     }
 
     /// The error for a non-success response: the status picks the variant, the body (if it is an
@@ -235,6 +255,13 @@ impl ApiError {
 
     /// A transport failure from reqwest, classified, its URL stripped.
     pub(crate) fn from_transport(error: reqwest::Error, endpoint: &str, attempts: u32) -> ApiError {
+        if let Some(failure) = setup_failure(&error) {
+            return ApiError::TlsSetup {
+                kind: failure.kind,
+                endpoint: endpoint.to_owned(),
+                message: failure.message,
+            };
+        }
         let kind = if error.is_timeout() {
             NetworkErrorKind::Timeout
         } else if error.is_connect() {

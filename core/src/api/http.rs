@@ -79,19 +79,22 @@ struct Success {
 }
 
 impl Http {
-    /// Builds the reqwest client (installing the TLS provider of [`super::tls`] first, once per process).
+    /// Builds the reqwest client with the TLS set-up of [`super::tls`]. Needs no root certificates: the
+    /// certificate verifier is made at the first HTTPS handshake ([`super::verifier`]).
     pub(crate) fn new(config: &ApiConfig) -> Result<Http, ApiError> {
         if config.base_url.cannot_be_a_base() || !matches!(config.base_url.scheme(), "http" | "https") {
             return Err(ApiError::Config {
                 message: format!("base URL {} must be an http:// or https:// address", config.base_url),
             });
         }
-        // Fails only when a provider is already installed, which is what we want anyway.
+        // Fails only when a provider is already installed, which is what we want anyway (other reqwest clients
+        // of the process then use it too).
         let _ = super::tls::provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
+            .tls_backend_preconfigured(super::tls::client_config()?)
             .build()
             .map_err(|error| ApiError::Config {
                 message: format!("could not build the HTTP client: {error}"),
@@ -193,14 +196,18 @@ impl Http {
             let (status, retry_after, body) = match outcome {
                 Ok(response) => response,
                 Err(error) => {
+                    let error = ApiError::from_transport(error, &endpoint, attempt);
+                    if matches!(error, ApiError::TlsSetup { .. }) {
+                        // The device cannot verify any server: another attempt would fail the same way.
+                        return Err(error);
+                    }
                     if self.retry.allows_another(attempt) {
                         maybe_applied = true;
-                        let kind = ApiError::from_transport(error, &endpoint, attempt);
-                        tracing::debug!(%endpoint, attempt, error = %kind, "transport failure, retrying");
+                        tracing::debug!(%endpoint, attempt, %error, "transport failure, retrying");
                         self.pause(attempt, None).await;
                         continue;
                     }
-                    return Err(ApiError::from_transport(error, &endpoint, attempt));
+                    return Err(error);
                 }
             };
             tracing::debug!(%endpoint, attempt, status = status.as_u16(), "response");

@@ -42,6 +42,9 @@ mod tests;
 mod tls;
 mod tokens;
 mod user;
+mod verifier;
+#[cfg(test)]
+mod verifier_tests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +57,7 @@ pub use retry::RetryPolicy;
 pub use tokens::{REFRESH_MARGIN_SECS, TokenSource};
 pub use url::Url;
 pub use user::UserClient;
+pub use verifier::{TlsSetupKind, android_verifier_initialized};
 
 use crate::time::{Clock, SystemClock};
 

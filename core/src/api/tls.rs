@@ -6,6 +6,10 @@
 //! docs/performance.md `cdylib_stripped_bytes`). Certificate signatures: ECDSA P-256/P-384 and RSA
 //! (PKCS#1 and PSS) as webpki verifies them with *ring*, mapped to TLS signature schemes as rustls does.
 //! The client presents no certificate, so it loads no private key.
+//!
+//! [`client_config`] is the rustls configuration the HTTP client is built with: this provider, TLS 1.2 and 1.3,
+//! HTTP/1.1 by ALPN, and the platform's certificate verifier made at the first handshake
+//! ([`super::verifier`]), so building it never reads the system's root certificates.
 
 use std::sync::Arc;
 
@@ -15,6 +19,8 @@ use rustls::pki_types::PrivateKeyDer;
 use rustls::sign::SigningKey;
 use rustls::{Error, SignatureScheme};
 use webpki::ring as algs;
+
+use super::verifier::PlatformVerifier;
 
 /// Randomness from the OS, through *ring*.
 #[derive(Debug)]
@@ -63,7 +69,20 @@ static SIGNATURE_ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorith
     ],
 };
 
-/// The provider the HTTP client installs (see the module's doc).
+/// The rustls configuration of the HTTP client (see the module's doc).
+pub(crate) fn client_config() -> Result<rustls::ClientConfig, super::ApiError> {
+    let provider = Arc::new(provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|error| super::ApiError::Config { message: format!("could not set up TLS: {error}") })?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(PlatformVerifier::new(provider)))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// The provider the HTTP client uses (see the module's doc).
 pub(crate) fn provider() -> CryptoProvider {
     CryptoProvider {
         cipher_suites: vec![

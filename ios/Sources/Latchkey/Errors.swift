@@ -25,7 +25,8 @@ public enum LatchkeyRecovery: Equatable, Sendable {
     case retry
     /// The device key needs the user (canceled biometrics) or must be set up again.
     case checkDeviceKey
-    /// A bug or a broken store: report it with the logs.
+    /// A bug, a broken store or an incomplete set-up on the device (no root certificates): report it with the
+    /// logs.
     case report
 }
 
@@ -43,6 +44,7 @@ extension LatchkeyError {
         case let .NotFound(detail): return detail
         case let .Backend(_, _, detail): return detail
         case let .Network(_, detail): return detail
+        case let .TlsSetup(_, detail): return detail
         case let .Bluetooth(_, detail): return detail
         case let .Signer(_, detail): return detail
         case let .Storage(detail): return detail
@@ -70,7 +72,7 @@ extension LatchkeyError {
             case .other: return .retry
             }
         case .Signer: return .checkDeviceKey
-        case .Storage, .Internal: return .report
+        case .TlsSetup, .Storage, .Internal: return .report
         }
     }
 }

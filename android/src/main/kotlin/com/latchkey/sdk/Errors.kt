@@ -16,6 +16,7 @@ val LatchkeyException.detail: String
         is LatchkeyException.NotFound -> detail
         is LatchkeyException.Backend -> detail
         is LatchkeyException.Network -> detail
+        is LatchkeyException.TlsSetup -> detail
         is LatchkeyException.Bluetooth -> detail
         is LatchkeyException.Signer -> detail
         is LatchkeyException.Storage -> detail
