@@ -5,6 +5,8 @@
 //
 // - `LatchkeyFFI`: the generated C header with a Linux module map (`LatchkeyFFI.modulemap`, no `Darwin`).
 // - `Latchkey`: the generated Swift bindings plus `ios/Sources/Latchkey`, as on iOS.
+// - `LatchkeyTesting`: `ios/Sources/LatchkeyTesting` (the simulator's radio as a `BleTransport`, its
+//   manager API), as on iOS.
 // - `LatchkeyTests`: `ios/Tests/LatchkeyTests`, XCTest against a running simulator (`LATCHKEY_SIM_URL`).
 //
 // The iOS manifest is `ios/Package.swift`; this one only exists so the same sources compile and run here.
@@ -30,9 +32,15 @@ let package = Package(
                 .unsafeFlags(["-L", libraryDirectory, "-Xlinker", "-rpath", "-Xlinker", libraryDirectory]),
             ]
         ),
+        .target(
+            name: "LatchkeyTesting",
+            dependencies: ["Latchkey"],
+            path: "Sources/LatchkeyTesting",
+            swiftSettings: [.unsafeFlags(libraryLanguageFlags)]
+        ),
         .testTarget(
             name: "LatchkeyTests",
-            dependencies: ["Latchkey"],
+            dependencies: ["Latchkey", "LatchkeyTesting"],
             path: "Tests/LatchkeyTests"
         ),
     ]

@@ -32,11 +32,14 @@ const LIBRARY_DIR: &str = "latchkey/lib";
 const LANGUAGE_FLAGS_LINE: &str = "let libraryLanguageFlags: [String] = []";
 
 /// Directories of Swift sources copied into the package: (from, under the repository; to, in the package).
-const STAGED: &[(&str, &str)] =
-    &[("ios/Sources/Latchkey", "Sources/Latchkey"), ("ios/Tests/LatchkeyTests", "Tests/LatchkeyTests")];
+const STAGED: &[(&str, &str)] = &[
+    ("ios/Sources/Latchkey", "Sources/Latchkey"),
+    ("ios/Sources/LatchkeyTesting", "Sources/LatchkeyTesting"),
+    ("ios/Tests/LatchkeyTests", "Tests/LatchkeyTests"),
+];
 
 /// Library targets besides `Latchkey` that get every Swift 6 diagnostic (step 4).
-const STRICT_MODULES: &[&str] = &[];
+const STRICT_MODULES: &[&str] = &["LatchkeyTesting"];
 
 /// The whole Linux part of the Swift step: `generated` holds uniffi-bindgen's Swift output for `library`.
 pub fn run(generated: &Path, library: &Path, simulator_url: &str) -> anyhow::Result<()> {
