@@ -7,6 +7,7 @@
 // - `Latchkey`: the generated Swift bindings plus `ios/Sources/Latchkey`, as on iOS.
 // - `LatchkeyTesting`: `ios/Sources/LatchkeyTesting` (the simulator's radio as a `BleTransport`, its
 //   manager API), as on iOS.
+// - `UnlockSample`: `examples/swift/Sources/UnlockSample` (its iOS-only file compiles to nothing here).
 // - `LatchkeyTests`: `ios/Tests/LatchkeyTests`, XCTest against a running simulator (`LATCHKEY_SIM_URL`).
 //
 // The iOS manifest is `ios/Package.swift`; this one only exists so the same sources compile and run here.
@@ -36,6 +37,12 @@ let package = Package(
             name: "LatchkeyTesting",
             dependencies: ["Latchkey"],
             path: "Sources/LatchkeyTesting",
+            swiftSettings: [.unsafeFlags(libraryLanguageFlags)]
+        ),
+        .target(
+            name: "UnlockSample",
+            dependencies: ["Latchkey"],
+            path: "Sources/UnlockSample",
             swiftSettings: [.unsafeFlags(libraryLanguageFlags)]
         ),
         .testTarget(

@@ -2,7 +2,7 @@
 //!
 //! 1. Stages `/latchkey/package` inside the root from `ios/linux/Package.swift`, the Linux module map
 //!    (`ios/linux/LatchkeyFFI.modulemap`, no `Darwin`), the generated header and Swift, the Swift sources of
-//!    `ios/` ([`STAGED`]) — writing only files whose content changed, so SwiftPM rebuilds only what changed —
+//!    `ios/` and the sample `examples/swift` ([`STAGED`]) — writing only files whose content changed, so SwiftPM rebuilds only what changed —
 //!    and the host-built `liblatchkey_ffi.so` at `/latchkey/lib`.
 //! 2. Probes whether this compiler generates the `Latchkey` module in Swift 6 language mode: Swift 6.0.3
 //!    crashes (an assertion in SIL's TransferNonSendable pass on UniFFI's async foreign-trait glue), so the
@@ -36,10 +36,11 @@ const STAGED: &[(&str, &str)] = &[
     ("ios/Sources/Latchkey", "Sources/Latchkey"),
     ("ios/Sources/LatchkeyTesting", "Sources/LatchkeyTesting"),
     ("ios/Tests/LatchkeyTests", "Tests/LatchkeyTests"),
+    ("examples/swift/Sources/UnlockSample", "Sources/UnlockSample"),
 ];
 
 /// Library targets besides `Latchkey` that get every Swift 6 diagnostic (step 4).
-const STRICT_MODULES: &[&str] = &["LatchkeyTesting"];
+const STRICT_MODULES: &[&str] = &["LatchkeyTesting", "UnlockSample"];
 
 /// The whole Linux part of the Swift step: `generated` holds uniffi-bindgen's Swift output for `library`.
 pub fn run(generated: &Path, library: &Path, simulator_url: &str) -> anyhow::Result<()> {
