@@ -5,10 +5,14 @@
 //
 // - `LatchkeyFFI`: the generated C header with a Linux module map (`LatchkeyFFI.modulemap`, no `Darwin`).
 // - `Latchkey`: the generated Swift bindings plus `ios/Sources/Latchkey`, as on iOS.
+// - `LatchkeyPlatform`: `ios/Sources/LatchkeyPlatform` without its Apple-only adapters (the Core Bluetooth
+//   files compile to nothing here; `SecureEnclaveSigner.swift` is not staged): the GATT session, timeouts,
+//   the advertisement and MTU rules, state restoration's bookkeeping.
 // - `LatchkeyTesting`: `ios/Sources/LatchkeyTesting` (the simulator's radio as a `BleTransport`, its
 //   manager API), as on iOS.
 // - `UnlockSample`: `examples/swift/Sources/UnlockSample` (its iOS-only file compiles to nothing here).
 // - `LatchkeyTests`: `ios/Tests/LatchkeyTests`, XCTest against a running simulator (`LATCHKEY_SIM_URL`).
+// - `LatchkeyPlatformTests`: `ios/Tests/LatchkeyPlatformTests`, the GATT session against a fake peripheral.
 //
 // The iOS manifest is `ios/Package.swift`; this one only exists so the same sources compile and run here.
 import PackageDescription
@@ -34,6 +38,12 @@ let package = Package(
             ]
         ),
         .target(
+            name: "LatchkeyPlatform",
+            dependencies: ["Latchkey"],
+            path: "Sources/LatchkeyPlatform",
+            swiftSettings: [.unsafeFlags(libraryLanguageFlags)]
+        ),
+        .target(
             name: "LatchkeyTesting",
             dependencies: ["Latchkey"],
             path: "Sources/LatchkeyTesting",
@@ -49,6 +59,11 @@ let package = Package(
             name: "LatchkeyTests",
             dependencies: ["Latchkey", "LatchkeyTesting"],
             path: "Tests/LatchkeyTests"
+        ),
+        .testTarget(
+            name: "LatchkeyPlatformTests",
+            dependencies: ["Latchkey", "LatchkeyPlatform"],
+            path: "Tests/LatchkeyPlatformTests"
         ),
     ]
 )

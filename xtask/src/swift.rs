@@ -11,7 +11,7 @@
 //! 3. Parses the generated Swift, `ios/Package.swift`, `ios/Sources` and `examples/swift` with
 //!    tree-sitter-swift (`ios/tests/swift_syntax.py`, which first proves on a broken snippet that it can
 //!    fail): the only check of the files that need Apple frameworks.
-//! 4. Checks that the GATT UUIDs of `ios/Sources/LatchkeyPlatform/LatchkeyGATT.swift` are those of
+//! 4. Checks that the GATT UUIDs of `ios/Sources/LatchkeyPlatform/LatchkeyGATT+CoreBluetooth.swift` are those of
 //!    `protocol/src/gatt.rs`, and that `ios/build-xcframework.sh` refuses to run off macOS with a clear
 //!    message.
 //! 5. Builds the Swift package with Debian's Swift 6.0.3 in a trixie root it makes under `<target>/swift`
@@ -165,7 +165,7 @@ fn check_c(generated: &Path, swift: &str, library: &Path) -> anyhow::Result<()> 
 /// The GATT UUIDs of the Swift transport are the protocol's (`protocol/src/gatt.rs`).
 fn check_gatt_uuids() -> anyhow::Result<()> {
     let rust_path = root().join("protocol/src/gatt.rs");
-    let swift_path = root().join("ios/Sources/LatchkeyPlatform/LatchkeyGATT.swift");
+    let swift_path = root().join("ios/Sources/LatchkeyPlatform/LatchkeyGATT+CoreBluetooth.swift");
     let swift =
         std::fs::read_to_string(&swift_path).with_context(|| format!("reading {}", swift_path.display()))?;
     let Ok(rust) = std::fs::read_to_string(&rust_path) else {
@@ -187,7 +187,7 @@ fn check_gatt_uuids() -> anyhow::Result<()> {
             );
         }
     }
-    eprintln!("    GATT UUIDs of LatchkeyGATT.swift match protocol/src/gatt.rs");
+    eprintln!("    GATT UUIDs of LatchkeyGATT+CoreBluetooth.swift match protocol/src/gatt.rs");
     Ok(())
 }
 

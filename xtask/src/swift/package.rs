@@ -34,13 +34,19 @@ const LANGUAGE_FLAGS_LINE: &str = "let libraryLanguageFlags: [String] = []";
 /// Directories of Swift sources copied into the package: (from, under the repository; to, in the package).
 const STAGED: &[(&str, &str)] = &[
     ("ios/Sources/Latchkey", "Sources/Latchkey"),
+    ("ios/Sources/LatchkeyPlatform", "Sources/LatchkeyPlatform"),
     ("ios/Sources/LatchkeyTesting", "Sources/LatchkeyTesting"),
     ("ios/Tests/LatchkeyTests", "Tests/LatchkeyTests"),
+    ("ios/Tests/LatchkeyPlatformTests", "Tests/LatchkeyPlatformTests"),
     ("examples/swift/Sources/UnlockSample", "Sources/UnlockSample"),
 ];
 
 /// Library targets besides `Latchkey` that get every Swift 6 diagnostic (step 4).
-const STRICT_MODULES: &[&str] = &["LatchkeyTesting", "UnlockSample"];
+const STRICT_MODULES: &[&str] = &["LatchkeyPlatform", "LatchkeyTesting", "UnlockSample"];
+
+/// Apple-only files not staged: `SecureEnclaveSigner.swift` imports Security and LocalAuthentication
+/// unguarded (the Core Bluetooth files guard themselves with `#if canImport(CoreBluetooth)`).
+const NOT_ON_LINUX: &[&str] = &["SecureEnclaveSigner.swift"];
 
 /// The whole Linux part of the Swift step: `generated` holds uniffi-bindgen's Swift output for `library`.
 pub fn run(generated: &Path, library: &Path, simulator_url: &str) -> anyhow::Result<()> {
@@ -78,8 +84,9 @@ fn stage(root_dir: &Path, generated: &Path, library: &Path) -> anyhow::Result<()
         let from = root().join(from);
         for entry in std::fs::read_dir(&from).with_context(|| format!("reading {}", from.display()))? {
             let path = entry?.path();
-            if path.extension().is_some_and(|extension| extension == "swift") {
-                let name = path.file_name().context("a file without a name")?.to_owned();
+            let name = path.file_name().context("a file without a name")?.to_owned();
+            let apple_only = NOT_ON_LINUX.iter().any(|file| name == *file);
+            if path.extension().is_some_and(|extension| extension == "swift") && !apple_only {
                 files.push((path, package.join(to).join(name)));
             }
         }
