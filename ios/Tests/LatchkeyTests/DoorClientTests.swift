@@ -167,6 +167,34 @@ final class DoorClientTests: XCTestCase {
         try await within(stepSeconds) { try await first.value }
     }
 
+    func testCancelingTheTaskOfAnUnlockCancelsItInTheSDK() async throws {
+        let gate = GatedTransport(radio)
+        let (_, client) = try await phone(transport: gate)
+        let locks = try await client.fetchLocks()
+        let lock = try XCTUnwrap(locks.first { $0.id == door })
+        let events = client.unlockEvents()
+        let unlocking = Task { try await client.unlock(lock) }
+        try await within(stepSeconds) { await gate.waiting.wait() }
+        unlocking.cancel()
+        // The gate stays shut: only the SDK's cancel can end this unlock.
+        let outcome = try await within(stepSeconds) { () -> String in
+            do {
+                try await unlocking.value
+                return "it succeeded"
+            } catch is CancellationError {
+                return "canceled"
+            } catch {
+                return "it failed with \(error)"
+            }
+        }
+        XCTAssertEqual(outcome, "canceled", "a canceled task's unlock throws CancellationError")
+        let seen = try await within(stepSeconds) { await firstEvents(2, of: events) }
+        XCTAssertEqual(seen, [.started(lockId: door), .canceled(lockId: door)], "the SDK reports the cancel")
+        // The client is free again: the next unlock opens the door.
+        gate.open.signal()
+        try await within(stepSeconds) { try await client.unlock(lock) }
+    }
+
     func testAHundredConcurrentCallsFromTasksNeitherDeadlockNorFail() async throws {
         let (_, client) = try await phone()
         _ = try await client.fetchLocks()
