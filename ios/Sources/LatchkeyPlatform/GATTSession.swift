@@ -104,14 +104,7 @@ final class GATTSession: BleLink, @unchecked Sendable {
             timeout: deadline.remaining,
             onTimeout: { .failure(LatchkeyError.bluetooth(.timeout, "discovering the lock's service took too long")) }
         ) { (waiter: Waiter<Void>) in
-            if let closed = self.closed {
-                waiter.finish(.failure(closed))
-                return
-            }
-            guard let peripheral = self.peripheral else {
-                waiter.finish(.failure(LatchkeyError.bluetooth(.connectionLost, "the connection is gone")))
-                return
-            }
+            guard let peripheral = self.usablePeripheral(failing: waiter) else { return }
             self.pendingDiscovery = waiter
             waiter.onFinish = { [weak self] in self?.pendingDiscovery = nil }
             peripheral.discoverLatchkeyService()
@@ -196,17 +189,24 @@ final class GATTSession: BleLink, @unchecked Sendable {
             timeout: dispatchMilliseconds(stepTimeoutMs),
             onTimeout: { .failure(LatchkeyError.bluetooth(.timeout, timeoutDetail)) }
         ) { (waiter: Waiter<Void>) in
-            if let closed = self.closed {
-                waiter.finish(.failure(closed))
-                return
-            }
-            guard let peripheral = self.peripheral else {
-                waiter.finish(.failure(LatchkeyError.bluetooth(.connectionLost, "the connection is gone")))
-                return
-            }
+            guard let peripheral = self.usablePeripheral(failing: waiter) else { return }
             park(self, waiter)
             start(peripheral)
         }
+    }
+
+    /// The peripheral to start a step on, or nil after failing `waiter` with the reason there is none (the
+    /// session closed, the connection gone).
+    private func usablePeripheral<T>(failing waiter: Waiter<T>) -> GATTPeripheralLink? {
+        if let closed {
+            waiter.finish(.failure(closed))
+            return nil
+        }
+        guard let peripheral else {
+            waiter.finish(.failure(LatchkeyError.bluetooth(.connectionLost, "the connection is gone")))
+            return nil
+        }
+        return peripheral
     }
 
     private func setMTU(_ value: UInt16) {
