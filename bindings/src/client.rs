@@ -216,6 +216,13 @@ impl DoorClient {
         run(async move { Ok(client.unlock(&lock_id).await?) }).await
     }
 
+    /// Cancels the unlock running now, if any: it reports `Canceled` and its call fails. Swift's
+    /// `unlock(_ lock:)` calls this when its task is canceled (UniFFI's Swift bindings do not forward task
+    /// cancellation); in Kotlin, canceling the coroutine is enough.
+    pub fn cancel_unlock(&self) {
+        self.0.cancel_unlock();
+    }
+
     /// Syncs one lock: carries pending changes and a fresh time token to it, and its logs to the backend.
     /// Safe to interrupt at any point: the next sync resumes.
     pub async fn sync(&self, lock_id: String) -> Result<SyncSummary, LatchkeyError> {

@@ -248,6 +248,7 @@ impl From<ClientError> for LatchkeyError {
         match error {
             ClientError::NotSetUp => LatchkeyError::NotSignedIn { detail },
             ClientError::UnlockInProgress => LatchkeyError::UnlockInProgress { detail },
+            ClientError::Canceled => LatchkeyError::Internal { detail },
             ClientError::LockNotFound { lock_id } => LatchkeyError::UnknownLock { lock_id, detail },
             ClientError::NoCredential { lock_id, .. } => LatchkeyError::NoCredential { lock_id, detail },
             ClientError::Network(api) => match LatchkeyError::from(api) {

@@ -1,8 +1,8 @@
 // swift-tools-version:5.9
 // The Latchkey iOS sample: a UIKit-free, SwiftUI-free piece of an app that sets the SDK up, watches the
 // user's locks and unlocks a door with CoreBluetoothTransport and SecureEnclaveSigner. Build it on macOS
-// after `../../ios/build-xcframework.sh` (it depends on the local package in ../../ios); it cannot be built
-// on Linux, where `cargo xtask swift-check` parses it.
+// after `../../ios/build-xcframework.sh` (it depends on the local package in ../../ios). On Linux,
+// `cargo xtask swift-check` compiles its portable part (`DoorService.swift`) with `ios/linux/Package.swift`.
 import PackageDescription
 
 let package = Package(

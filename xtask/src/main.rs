@@ -9,7 +9,8 @@
 //! - `conformance`: docs/openapi.yaml against the running simulator, with schemathesis (part of `test`).
 //! - `android`: the Android platform parts (BLE transport, keystore signer) under Robolectric; run by `test`.
 //! - `doc-paths`: every path a README or docs/architecture.md names exists (`doc_paths.rs`; part of `test`).
-//! - `swift-check`: the iOS checks possible without Xcode (`swift.rs`); `python`: the Python bindings'
+//! - `swift-check`: the iOS SDK's Swift built and tested on Linux in a Debian trixie root, and the checks
+//!   that need no toolchain (`swift.rs`); `python`: the Python bindings'
 //!   tests against the simulator (`python.rs`). Both also run in `test`.
 
 mod android;
@@ -74,8 +75,9 @@ enum Task {
     Size,
     /// Only the Android step: BluetoothGattTransport and KeystoreSigner under Robolectric against a simulator.
     Android,
-    /// Only the iOS checks possible without Xcode: the generated C header with gcc and a C program, the
-    /// Swift syntax, the GATT UUIDs (ios/README.md).
+    /// Only the iOS step: the Swift package built and its XCTest suite run on Linux (in a Debian trixie root
+    /// under target/swift, made on first use), the generated C header with gcc, the Swift syntax, the GATT
+    /// UUIDs (docs/ios.md).
     SwiftCheck,
     /// Only the Python bindings: pytest against the simulator, with the QA sample (bindings/python).
     Python,

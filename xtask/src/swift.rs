@@ -1,5 +1,5 @@
-//! `cargo xtask swift-check`: what can be checked of the iOS SDK on Linux, without Xcode or a Swift
-//! toolchain — the step `cargo xtask test` runs for `ios/`.
+//! `cargo xtask swift-check`: the iOS SDK's Swift compiled and tested on Linux, plus the checks that need
+//! no Swift toolchain — the step `cargo xtask test` runs for `ios/`.
 //!
 //! 1. Generates the Swift bindings, the C header and the module map from the unstripped debug cdylib (the
 //!    same `uniffi-bindgen` invocation `ios/build-xcframework.sh` uses on macOS).
@@ -10,10 +10,16 @@
 //!    under valgrind, when the machine has it).
 //! 3. Parses the generated Swift, `ios/Package.swift`, `ios/Sources` and `examples/swift` with
 //!    tree-sitter-swift (`ios/tests/swift_syntax.py`, which first proves on a broken snippet that it can
-//!    fail).
-//! 4. Checks that the GATT UUIDs of `ios/Sources/LatchkeyPlatform/LatchkeyGATT.swift` are those of
+//!    fail): the only check of the files that need Apple frameworks.
+//! 4. Checks that the GATT UUIDs of `ios/Sources/LatchkeyPlatform/LatchkeyGATT+CoreBluetooth.swift` are those of
 //!    `protocol/src/gatt.rs`, and that `ios/build-xcframework.sh` refuses to run off macOS with a clear
 //!    message.
+//! 5. Builds the Swift package with Debian's Swift 6.0.3 in a trixie root it makes under `<target>/swift`
+//!    ([`trixie`]), checks it in Swift 6 language mode with complete concurrency checking, and runs its
+//!    XCTest suite against a simulator ([`package`]).
+
+mod package;
+mod trixie;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -22,7 +28,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 use crate::python::{bindgen, build_library, venv};
-use crate::{require, root, step, target_dir};
+use crate::{cargo, require, root, step, target_dir};
 
 /// The C module's name (`ffi_module_name` in bindings/uniffi.toml): `LatchkeyFFI.h`.
 const HEADER: &str = "LatchkeyFFI.h";
@@ -57,7 +63,11 @@ pub fn run() -> anyhow::Result<()> {
     step("Swift syntax (tree-sitter-swift): generated bindings, ios/, examples/swift", parse)?;
     check_gatt_uuids()?;
     check_build_script_refuses_linux()?;
-    Ok(())
+    let mut simulator_binary = cargo();
+    simulator_binary.args(["build", "--bin", "latchkey"]);
+    step("build the latchkey binary (the simulator the Swift tests run against)", simulator_binary)?;
+    let simulator = crate::kotlin::start_simulator(&swift_dir())?;
+    package::run(&generated, &library, &simulator.url)
 }
 
 /// The generated Swift, concatenated (one file today).
@@ -155,7 +165,7 @@ fn check_c(generated: &Path, swift: &str, library: &Path) -> anyhow::Result<()> 
 /// The GATT UUIDs of the Swift transport are the protocol's (`protocol/src/gatt.rs`).
 fn check_gatt_uuids() -> anyhow::Result<()> {
     let rust_path = root().join("protocol/src/gatt.rs");
-    let swift_path = root().join("ios/Sources/LatchkeyPlatform/LatchkeyGATT.swift");
+    let swift_path = root().join("ios/Sources/LatchkeyPlatform/LatchkeyGATT+CoreBluetooth.swift");
     let swift =
         std::fs::read_to_string(&swift_path).with_context(|| format!("reading {}", swift_path.display()))?;
     let Ok(rust) = std::fs::read_to_string(&rust_path) else {
@@ -177,7 +187,7 @@ fn check_gatt_uuids() -> anyhow::Result<()> {
             );
         }
     }
-    eprintln!("    GATT UUIDs of LatchkeyGATT.swift match protocol/src/gatt.rs");
+    eprintln!("    GATT UUIDs of LatchkeyGATT+CoreBluetooth.swift match protocol/src/gatt.rs");
     Ok(())
 }
 

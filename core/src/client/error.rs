@@ -13,6 +13,9 @@ pub enum ClientError {
     /// Another unlock is running; only one runs at a time.
     #[error("an unlock is already in progress: wait for it to finish")]
     UnlockInProgress,
+    /// The unlock was canceled by [`super::DoorClient::cancel_unlock`] before it finished.
+    #[error("the unlock was canceled before it finished: start it again to open the door")]
+    Canceled,
     /// The lock is not among the user's cached locks.
     #[error("lock {lock_id} is not one of your locks: refresh the lock list with fetch_locks()")]
     LockNotFound {

@@ -147,6 +147,8 @@ pub(crate) struct Inner {
     proximity_holds_unlock: AtomicBool,
     /// Wakes a running proximity unlock so it gives way to an explicit one.
     preempt_proximity: tokio::sync::Notify,
+    /// Wakes the running unlock so it ends as canceled ([`DoorClient::cancel_unlock`]).
+    cancel_unlock: tokio::sync::Notify,
     syncing: Mutex<()>,
     cleared: AtomicBool,
     proximity: StdMutex<Option<tokio::task::JoinHandle<()>>>,
@@ -207,6 +209,7 @@ impl DoorClient {
             unlocking: Mutex::new(()),
             proximity_holds_unlock: AtomicBool::new(false),
             preempt_proximity: tokio::sync::Notify::new(),
+            cancel_unlock: tokio::sync::Notify::new(),
             syncing: Mutex::new(()),
             cleared: AtomicBool::new(false),
             proximity: StdMutex::new(None),
@@ -266,6 +269,15 @@ impl DoorClient {
     /// returns after it.
     pub async fn unlock(&self, lock_id: &str) -> Result<(), ClientError> {
         self.inner.unlock(lock_id, UnlockOrigin::Explicit).await
+    }
+
+    /// Cancels the unlock running now (explicit or proximity), wherever it is: it stops, sends `Canceled`
+    /// and fails with [`ClientError::Canceled`], and the next unlock may start. A coarse cancel for callers
+    /// that cannot drop the unlock's future (Swift's task cancellation does not reach it through UniFFI);
+    /// an unlock that had not yet sent `Started` when this is called is not canceled. Does nothing when no
+    /// unlock runs.
+    pub fn cancel_unlock(&self) {
+        self.inner.cancel_unlock.notify_waiters();
     }
 
     /// Syncs one lock: fetches pending deltas after the lock's last known seq (offline: carries what is
@@ -511,11 +523,20 @@ impl Inner {
             self.proximity_holds_unlock.store(true, Ordering::SeqCst);
             ProximityMark(&self.proximity_holds_unlock)
         });
+        // Listening for `cancel_unlock` from before `Started`: a cancel after the event always lands.
+        let canceled = self.cancel_unlock.notified();
+        tokio::pin!(canceled);
+        canceled.as_mut().enable();
         let _ = self.events.send(UnlockEvent::Started { lock_id: lock_id.to_owned() });
         let mut end = EndGuard { events: &self.events, lock_id, ended: false };
-        let result = self.unlock_once(lock_id).await;
+        let result = tokio::select! {
+            biased;
+            () = &mut canceled => Err(ClientError::Canceled),
+            result = self.unlock_once(lock_id) => result,
+        };
         match &result {
             Ok(()) => end.end(UnlockEvent::Success { lock_id: lock_id.to_owned() }),
+            Err(ClientError::Canceled) => end.end(UnlockEvent::Canceled { lock_id: lock_id.to_owned() }),
             Err(error) => {
                 end.end(UnlockEvent::Failed { lock_id: lock_id.to_owned(), reason: error.to_string() })
             }

@@ -61,8 +61,21 @@ extension DoorClient {
 
     /// Unlocks `lock` with its cached credential: no network needed. One unlock at a time (a second call
     /// while one runs throws `.UnlockInProgress`). Unlock events report `.started`, then the outcome.
+    ///
+    /// Canceling the calling task cancels the unlock in the SDK (`cancelUnlock()`): it reports `.canceled`
+    /// and this throws `CancellationError`. (The generated `unlock(lockId:)` cannot be canceled from Swift.)
     public func unlock(_ lock: Lock) async throws {
-        try await unlock(lockId: lock.id)
+        try Task.checkCancellation()
+        do {
+            try await withTaskCancellationHandler {
+                try await unlock(lockId: lock.id)
+            } onCancel: {
+                cancelUnlock()
+            }
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw error
+        }
     }
 
     /// Syncs `lock`: carries pending changes and a fresh time token to it, and its logs to the backend.

@@ -8,6 +8,7 @@
 // thread. State restoration (`CBCentralManagerOptionRestoreIdentifierKey`) lets iOS relaunch the app in the
 // background for a pending connection to a lock (see `connectWhenInRange(lockID:)` and docs/ios.md).
 
+#if canImport(CoreBluetooth)
 import CoreBluetooth
 import Foundation
 import Latchkey
@@ -111,7 +112,7 @@ public final class CoreBluetoothTransport: NSObject, BleTransport, @unchecked Se
         }
         let link = queue.sync { () -> CoreBluetoothLink in
             let link = CoreBluetoothLink(transport: self, peripheral: peripheral, lockID: lockId)
-            links[peripheral.identifier]?.close(LatchkeyError.bluetooth(.connectionLost, "replaced by a new connection"))
+            links[peripheral.identifier]?.session.close(LatchkeyError.bluetooth(.connectionLost, "replaced by a new connection"))
             links[peripheral.identifier] = link
             pendingBackground[peripheral.identifier] = nil
             peripheral.delegate = link
@@ -121,12 +122,12 @@ public final class CoreBluetoothTransport: NSObject, BleTransport, @unchecked Se
             if peripheral.state != .connected {
                 try await connect(link, deadline)
             }
-            try await link.discover(deadline)
+            try await link.session.discover(deadline)
         } catch {
-            await link.disconnect()
+            await link.session.disconnect()
             throw Self.mapped(error, timeoutDetail: "connecting to the lock took longer than \(timeoutMs) ms")
         }
-        return BleConnection(link: link)
+        return BleConnection(link: link.session)
     }
 
     // MARK: Background connections
@@ -206,7 +207,7 @@ public final class CoreBluetoothTransport: NSObject, BleTransport, @unchecked Se
             timeout: deadline.remaining,
             onTimeout: { .failure(LatchkeyError.bluetooth(.timeout, "the lock did not accept the connection in time")) }
         ) { (waiter: Waiter<Void>) in
-            link.pendingConnect = waiter
+            link.session.pendingConnect = waiter
             if link.peripheral.state == .connected {
                 waiter.finish(.success(Void()))
             } else if link.peripheral.state != .connecting {
@@ -326,7 +327,7 @@ extension CoreBluetoothTransport: CBCentralManagerDelegate {
             for waiter in stateWaiters.values { waiter.finish(.failure(error)) }
         }
         for fail in scanFailures.values { fail(error) }
-        for link in links.values { link.close(error) }
+        for link in links.values { link.session.close(error) }
         links.removeAll()
     }
 
@@ -359,8 +360,8 @@ extension CoreBluetoothTransport: CBCentralManagerDelegate {
 
     public func centralManager(_ central: CBCentralManager, didConnect peripheral: CBPeripheral) {
         if let link = links[peripheral.identifier] {
-            link.pendingConnect?.finish(.success(Void()))
-            link.pendingConnect = nil
+            link.session.pendingConnect?.finish(.success(Void()))
+            link.session.pendingConnect = nil
         } else if pendingBackground[peripheral.identifier] != nil || restored[peripheral.identifier] != nil,
                   let lockID = directory.lockID(for: peripheral.identifier) {
             connectionHandler?(lockID)
@@ -372,7 +373,7 @@ extension CoreBluetoothTransport: CBCentralManagerDelegate {
             .connectionLost,
             "could not connect to the lock: \(error?.localizedDescription ?? "no reason given")"
         )
-        links[peripheral.identifier]?.close(failure)
+        links[peripheral.identifier]?.session.close(failure)
         links[peripheral.identifier] = nil
     }
 
@@ -386,7 +387,7 @@ extension CoreBluetoothTransport: CBCentralManagerDelegate {
             .connectionLost,
             "the lock disconnected\(error.map { ": \($0.localizedDescription)" } ?? "")"
         )
-        links[peripheral.identifier]?.close(lost)
+        links[peripheral.identifier]?.session.close(lost)
         links[peripheral.identifier] = nil
         // A pending background connection stays pending: ask iOS again.
         if let pending = pendingBackground[peripheral.identifier] {
@@ -394,61 +395,4 @@ extension CoreBluetoothTransport: CBCentralManagerDelegate {
         }
     }
 }
-
-// MARK: Helpers
-
-/// A point in time by which a whole operation must finish.
-struct Deadline {
-    let end: DispatchTime
-
-    init(milliseconds: UInt64) {
-        end = .now() + dispatchMilliseconds(milliseconds)
-    }
-
-    /// What is left (zero once passed: the step times out at once).
-    var remaining: DispatchTimeInterval {
-        let now = DispatchTime.now()
-        guard end > now else { return .nanoseconds(0) }
-        return .nanoseconds(Int(clamping: end.uptimeNanoseconds - now.uptimeNanoseconds))
-    }
-}
-
-/// Which peripheral identifier is which lock, learned from advertisements and kept in UserDefaults so a
-/// relaunched app can tell which lock a restored connection belongs to. Lock ids are not secrets (a lock
-/// broadcasts its id to every phone in range).
-final class PeripheralDirectory: @unchecked Sendable {
-    private let defaults: UserDefaults
-    private let key: String
-    private let lock = NSLock()
-    private var byPeripheral: [UUID: Data]
-
-    init(suite: String) {
-        defaults = .standard
-        key = "\(suite).peripherals"
-        let stored = defaults.dictionary(forKey: key) as? [String: Data] ?? [:]
-        byPeripheral = Dictionary(uniqueKeysWithValues: stored.compactMap { entry in
-            UUID(uuidString: entry.key).map { ($0, entry.value) }
-        })
-    }
-
-    func remember(lockID: Data, peripheral: UUID) {
-        lock.lock()
-        defer { lock.unlock() }
-        guard byPeripheral[peripheral] != lockID else { return }
-        byPeripheral = byPeripheral.filter { $0.value != lockID }
-        byPeripheral[peripheral] = lockID
-        defaults.set(Dictionary(uniqueKeysWithValues: byPeripheral.map { ($0.key.uuidString, $0.value) }), forKey: key)
-    }
-
-    func lockID(for peripheral: UUID) -> Data? {
-        lock.lock()
-        defer { lock.unlock() }
-        return byPeripheral[peripheral]
-    }
-
-    func peripheral(for lockID: Data) -> UUID? {
-        lock.lock()
-        defer { lock.unlock() }
-        return byPeripheral.first { $0.value == lockID }?.key
-    }
-}
+#endif

@@ -1,19 +1,12 @@
 // The lock's GATT layout and advertisement as iOS sees them. The one normative source is
-// `protocol/src/gatt.rs` (docs/protocol.md §25); these constants mirror it, and `cargo xtask swift-check`
-// fails if a UUID here differs from the Rust constants.
+// `protocol/src/gatt.rs` (docs/protocol.md §25); these constants mirror it. The UUIDs as Core Bluetooth
+// values are in `LatchkeyGATT+CoreBluetooth.swift` (Apple-only); everything here also compiles and is tested
+// on Linux.
 
-import CoreBluetooth
 import Foundation
 
 /// The Latchkey GATT service, its characteristics and the advertisement a lock sends.
 public enum LatchkeyGATT {
-    /// The Latchkey GATT service (primary); also in the scan response, so scans filter on it.
-    public static let service = CBUUID(string: "4c4b0001-8f2e-4d6a-b1c3-7a5e9d0f2b61")
-    /// Phone → lock: each write carries one framed packet.
-    public static let writeCharacteristic = CBUUID(string: "4c4b0002-8f2e-4d6a-b1c3-7a5e9d0f2b61")
-    /// Lock → phone: each notification carries one framed packet; the lock speaks first after subscribing.
-    public static let notifyCharacteristic = CBUUID(string: "4c4b0003-8f2e-4d6a-b1c3-7a5e9d0f2b61")
-
     /// Company identifiers under which a lock files its manufacturer data (0xFFFF: tests and development).
     public static let acceptedCompanyIDs: Set<UInt16> = [0xFFFF]
     /// The advertisement format this code reads.
@@ -24,6 +17,15 @@ public enum LatchkeyGATT {
 
     /// The smallest and largest ATT MTU the protocol's framing accepts.
     public static let mtuRange: ClosedRange<UInt16> = 23...517
+
+    /// The ATT MTU of a connection from the longest values its peripheral writes without and with response
+    /// (`maximumWriteValueLength(for:)`), clamped to `mtuRange`. A write without response carries ATT_MTU - 3
+    /// bytes; a write with response reports the longest *long* write (512 on current iOS), which would make
+    /// the SDK send packets the lock's framing refuses — so the smaller of the two counts.
+    public static func attMTU(maximumWriteWithoutResponse: Int, withResponse: Int) -> UInt16 {
+        let payload = min(maximumWriteWithoutResponse, withResponse)
+        return UInt16(clamping: min(max(payload + 3, Int(mtuRange.lowerBound)), Int(mtuRange.upperBound)))
+    }
 
     /// The 16-byte lock id in an advertisement's manufacturer data (`CBAdvertisementDataManufacturerDataKey`:
     /// the company id, little-endian, then the payload), or nil when it is not a Latchkey advertisement of a

@@ -5,7 +5,7 @@
 import Foundation
 
 /// A one-shot result confined to `queue`. Every method except `init` must run on `queue`.
-final class Waiter<T>: @unchecked Sendable {
+final class Waiter<T: Sendable>: @unchecked Sendable {
     private let queue: DispatchQueue
     private var continuation: CheckedContinuation<T, Error>?
     private var early: Result<T, Error>?
@@ -39,7 +39,7 @@ final class Waiter<T>: @unchecked Sendable {
     fileprivate func arm(
         _ continuation: CheckedContinuation<T, Error>,
         timeout: DispatchTimeInterval,
-        onTimeout: @escaping () -> Result<T, Error>
+        onTimeout: @escaping @Sendable () -> Result<T, Error>
     ) {
         dispatchPrecondition(condition: .onQueue(queue))
         if let early {
@@ -56,11 +56,11 @@ final class Waiter<T>: @unchecked Sendable {
 
 /// Suspends until `start`'s waiter is finished (by a delegate callback), `timeout` passes (`onTimeout`
 /// decides the result) or the calling task is canceled (`CancellationError`). `start` runs on `queue`.
-func suspend<T>(
+func suspend<T: Sendable>(
     on queue: DispatchQueue,
     timeout: DispatchTimeInterval,
-    onTimeout: @escaping () -> Result<T, Error>,
-    start: @escaping (Waiter<T>) -> Void
+    onTimeout: @escaping @Sendable () -> Result<T, Error>,
+    start: @escaping @Sendable (Waiter<T>) -> Void
 ) async throws -> T {
     let waiter = Waiter<T>(queue: queue)
     return try await withTaskCancellationHandler {

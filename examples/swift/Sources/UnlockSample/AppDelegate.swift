@@ -14,7 +14,7 @@ public final class SampleAppDelegate: UIResponder, UIApplicationDelegate {
         didFinishLaunchingWithOptions launchOptions: [UIApplication.LaunchOptionsKey: Any]? = nil
     ) -> Bool {
         let relaunchedForBluetooth = launchOptions?[.bluetoothCentrals] != nil
-        let service = DoorService(backend: URL(string: "https://api.example.com")!, clientID: "sample-partner-app")
+        let service = DoorService.forThisPhone(backend: URL(string: "https://api.example.com")!, clientID: "sample-partner-app")
         doors = service
         if relaunchedForBluetooth {
             // A lock connected while the app was not running: the transport's `onConnected` fires once

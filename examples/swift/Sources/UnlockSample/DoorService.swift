@@ -1,40 +1,51 @@
-// The sample's one service: what a partner app writes to open doors with Latchkey on iOS.
+// The sample's one service: what a partner app writes to open doors with Latchkey on iOS. It holds no
+// Apple-only code (that is `DoorService+iOS.swift`: the Core Bluetooth transport and the Secure Enclave
+// key), so `cargo xtask swift-check` compiles it on Linux.
 //
-// 1. At launch (`application(_:didFinishLaunchingWithOptions:)`), create the transport so Core Bluetooth
-//    can restore its state when iOS relaunched the app in the background for a lock.
+// 1. At launch (`application(_:didFinishLaunchingWithOptions:)`), create the service and its transport so
+//    Core Bluetooth can restore its state when iOS relaunched the app in the background for a lock
+//    (`DoorService.forThisPhone`).
 // 2. Once the partner's backend handed over the user's tokens, `signIn(...)` sets the SDK up.
 // 3. `watchLocks()` shows the cache at once, then the backend's list.
 // 4. `unlock(_:)` opens a door; `watchUnlockEvents()` reports what happened, whoever started the unlock.
 
 import Foundation
 import Latchkey
-import LatchkeyPlatform
 
 /// Owns the SDK for one signed-in user. Create one per app; call from any thread or task.
 public final class DoorService: @unchecked Sendable {
     /// The partner application's OAuth client id (public; the client secret stays on the partner's backend).
     private let clientID: String
     private let backend: URL
-    /// One Core Bluetooth central for the app's lifetime (state restoration needs it at launch).
-    public let transport: CoreBluetoothTransport
+    /// How the phone reaches locks: one Core Bluetooth central for the app's lifetime on iOS (state
+    /// restoration needs it at launch).
+    public let transport: BleTransport
+    /// The device key: the Secure Enclave's on a phone.
+    private let makeSigner: @Sendable () throws -> Signer
+    /// Deletes the device key at sign-out.
+    private let forgetKey: @Sendable () -> Void
     private var client: DoorClient?
     private let lock = NSLock()
 
-    public init(backend: URL, clientID: String) {
+    /// A service over `transport` with the key `makeSigner` returns (`forThisPhone` picks the iOS ones).
+    public init(
+        backend: URL,
+        clientID: String,
+        transport: BleTransport,
+        makeSigner: @escaping @Sendable () throws -> Signer,
+        forgetKey: @escaping @Sendable () -> Void
+    ) {
         self.backend = backend
         self.clientID = clientID
-        // A lock's connection may relaunch the app in the background: unlock right away if the user asked
-        // for hands-free entry to that door (the app's own setting), here just logged.
-        transport = CoreBluetoothTransport(
-            onRestore: { lockIDs in print("Core Bluetooth restored connections to \(lockIDs.count) lock(s)") },
-            onConnected: { lockID in print("a lock came in range: \(lockID.map { String(format: "%02x", $0) }.joined())") }
-        )
+        self.transport = transport
+        self.makeSigner = makeSigner
+        self.forgetKey = forgetKey
     }
 
     /// Sets the SDK up with the tokens the partner's backend returned after signing the user in.
     public func signIn(accessToken: String, refreshToken: String, expiresAt: Date) async throws {
         let session = UserSession(accessToken: accessToken, refreshToken: refreshToken, expiresAt: expiresAt)
-        let signer: Signer = try SecureEnclaveSigner.isAvailable ? SecureEnclaveSigner() : softwareSigner()
+        let signer = try makeSigner()
         let client = try await DoorClient.setup(
             baseURL: backend,
             clientID: clientID,
@@ -43,8 +54,13 @@ public final class DoorService: @unchecked Sendable {
             signer: signer,
             deviceName: "Sample iPhone"
         )
+        replaceClient(with: client)
+    }
+
+    /// Swaps the signed-in client (`NSLock` is for synchronous code: async functions call this).
+    private func replaceClient(with new: DoorClient?) {
         lock.lock()
-        self.client = client
+        client = new
         lock.unlock()
     }
 
@@ -99,9 +115,7 @@ public final class DoorService: @unchecked Sendable {
     /// Signs out: wipes the SDK's store and forgets the device key.
     public func signOut() throws {
         try signedIn().clear()
-        try? SecureEnclaveSigner().deleteKey()
-        lock.lock()
-        client = nil
-        lock.unlock()
+        forgetKey()
+        replaceClient(with: nil)
     }
 }
