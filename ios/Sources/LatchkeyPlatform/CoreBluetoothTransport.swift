@@ -90,9 +90,7 @@ public final class CoreBluetoothTransport: NSObject, BleTransport, @unchecked Se
                 onFailure: { error in waiter.finish(.failure(error)) }
             )
         }
-        return heardAll
-            .map { LockAdvertisement(lockId: $0.key, rssi: $0.value) }
-            .sorted { $0.rssi > $1.rssi }
+        return LatchkeyGATT.loudestFirst(heardAll)
     }
 
     /// Finds the lock advertising `lockId`, connects, discovers the Latchkey service and learns the MTU,
@@ -353,8 +351,7 @@ extension CoreBluetoothTransport: CBCentralManagerDelegate {
               let lockID = LatchkeyGATT.lockID(fromManufacturerData: data)
         else { return }
         directory.remember(lockID: lockID, peripheral: peripheral.identifier)
-        // 127 means "RSSI not available".
-        let rssi = RSSI.intValue == 127 ? Int16.min : Int16(clamping: RSSI.intValue)
+        let rssi = LatchkeyGATT.rssi(reported: RSSI.intValue)
         for observer in Array(scanObservers.values) { observer(peripheral, lockID, rssi) }
     }
 

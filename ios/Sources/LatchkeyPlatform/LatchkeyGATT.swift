@@ -4,6 +4,7 @@
 // on Linux.
 
 import Foundation
+import Latchkey
 
 /// The Latchkey GATT service, its characteristics and the advertisement a lock sends.
 public enum LatchkeyGATT {
@@ -36,5 +37,15 @@ public enum LatchkeyGATT {
         let company = UInt16(bytes[0]) | (UInt16(bytes[1]) << 8)
         guard acceptedCompanyIDs.contains(company), bytes[2] == advertisementVersion else { return nil }
         return Data(bytes[3..<19])
+    }
+
+    /// An RSSI as Core Bluetooth reports it, in dBm; 127 means "not available" and counts as the quietest.
+    public static func rssi(reported: Int) -> Int16 {
+        reported == 127 ? Int16.min : Int16(clamping: reported)
+    }
+
+    /// What a scan heard — each lock's loudest advertisement — as the SDK wants it: loudest first.
+    public static func loudestFirst(_ heard: [Data: Int16]) -> [LockAdvertisement] {
+        heard.map { LockAdvertisement(lockId: $0.key, rssi: $0.value) }.sorted { $0.rssi > $1.rssi }
     }
 }

@@ -169,6 +169,18 @@ final class LatchkeyGATTTests: XCTestCase {
     }
 }
 
+final class ScanResultTests: XCTestCase {
+    func testAScanReportsEachLockOnceLoudestFirstWithAnUnavailableSignalLast() {
+        let near = Data(repeating: 1, count: 16)
+        let far = Data(repeating: 2, count: 16)
+        let unknown = Data(repeating: 3, count: 16)
+        XCTAssertEqual(LatchkeyGATT.rssi(reported: -60), -60)
+        XCTAssertEqual(LatchkeyGATT.rssi(reported: 127), Int16.min, "127 is Core Bluetooth's 'not available'")
+        let heard = [far: LatchkeyGATT.rssi(reported: -88), unknown: LatchkeyGATT.rssi(reported: 127), near: -47]
+        XCTAssertEqual(LatchkeyGATT.loudestFirst(heard).map(\.lockId), [near, far, unknown])
+    }
+}
+
 final class PeripheralDirectoryTests: XCTestCase {
     func testARelaunchedAppTellsWhichLockARestoredPeripheralIs() throws {
         let suite = "latchkey-test-\(UUID().uuidString)"
