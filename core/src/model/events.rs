@@ -29,6 +29,8 @@ wire_enum! {
         KeypadLockout => "keypad.lockout",
         /// A lock's log says it applied a sync (access changes reached it).
         LockSynced => "lock.synced",
+        /// A user's registered phone (device key) was removed: its credentials stop being renewed.
+        DeviceRemoved => "device.removed",
         /// One of your webhook endpoints was disabled after failing for [`super::WEBHOOK_DISABLE_AFTER_DAYS`]
         /// days.
         EndpointDisabled => "endpoint.disabled",
@@ -117,6 +119,18 @@ pub struct LockEventData {
     pub time_uncertain: bool,
     /// The entry's place in the lock's log.
     pub log_seq: u64,
+}
+
+/// The `data` of `device.removed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceRemovedData {
+    /// The device's owner.
+    pub user: EventUser,
+    /// The removed device's identifier (as `POST me/devices` answered it).
+    pub device_uuid: String,
+    /// The name the phone registered it with.
+    pub device_name: String,
 }
 
 /// The `data` of `endpoint.disabled`.

@@ -251,3 +251,43 @@ pub fn lock_entries(
     }
     Ok(())
 }
+
+/// A user's registered device was removed: records `device.removed` for every partner with an enabled key
+/// to a door where it has granted the user access (an event about no door). For the device-removal paths to
+/// call inside their transaction, before deleting the device row.
+pub fn device_removed(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    user_uuid: &str,
+    device_uuid: &str,
+    device_name: &str,
+) -> rusqlite::Result<()> {
+    use latchkey::model::DeviceRemovedData;
+
+    let Some(user) = directory::user(conn, user_uuid)? else { return Ok(()) };
+    let partners: Vec<String> = conn
+        .prepare_cached(
+            "SELECT DISTINCT a.granter_uuid FROM accesses a
+             WHERE a.user_uuid = ?1 AND a.granter_type = 'PARTNER'
+               AND EXISTS (SELECT 1 FROM key_doors kd JOIN keys k ON k.uuid = kd.key_uuid
+                           WHERE kd.door_uuid = a.door_uuid AND k.partner_uuid = a.granter_uuid AND k.enabled = 1)
+             ORDER BY a.granter_uuid",
+        )?
+        .query_map([user_uuid], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let data = DeviceRemovedData {
+        user: EventUser {
+            user_uuid: user.uuid.clone(),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            email: user.email.clone(),
+            phone: user.phone.clone(),
+        },
+        device_uuid: device_uuid.to_owned(),
+        device_name: device_name.to_owned(),
+    };
+    for partner in &partners {
+        record(conn, partner, EventType::DeviceRemoved, "", now, now, &data)?;
+    }
+    Ok(())
+}
