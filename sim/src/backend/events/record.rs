@@ -54,15 +54,20 @@ pub fn partners_told(conn: &Connection, access: &AccessRecord) -> rusqlite::Resu
     rows.collect()
 }
 
+/// A user as events name them.
+fn event_user(user: &UserRecord) -> EventUser {
+    EventUser {
+        user_uuid: user.uuid.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        email: user.email.clone(),
+        phone: user.phone.clone(),
+    }
+}
+
 fn access_data(user: &UserRecord, access: &AccessRecord) -> AccessEventData {
     AccessEventData {
-        user: EventUser {
-            user_uuid: user.uuid.clone(),
-            first_name: user.first_name.clone(),
-            last_name: user.last_name.clone(),
-            email: user.email.clone(),
-            phone: user.phone.clone(),
-        },
+        user: event_user(user),
         access: access.view(),
         source: match access.granter {
             GranterRef::Partner(_) => AccessSource::Partner,
@@ -230,13 +235,7 @@ pub fn lock_entries(
             None => None,
         };
         let data = EntryEventData {
-            user: user.map(|user| EventUser {
-                user_uuid: user.uuid,
-                first_name: user.first_name,
-                last_name: user.last_name,
-                email: user.email,
-                phone: user.phone,
-            }),
+            user: user.as_ref().map(event_user),
             method,
             reason,
             lock_time,
@@ -276,13 +275,7 @@ pub fn device_removed(
         .query_map([user_uuid], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let data = DeviceRemovedData {
-        user: EventUser {
-            user_uuid: user.uuid.clone(),
-            first_name: user.first_name.clone(),
-            last_name: user.last_name.clone(),
-            email: user.email.clone(),
-            phone: user.phone.clone(),
-        },
+        user: event_user(&user),
         device_uuid: device_uuid.to_owned(),
         device_name: device_name.to_owned(),
     };
