@@ -7,6 +7,7 @@
 //! - `transport`: the foreign BLE transport (`BleTransport`, `BleLink`) and its adapter to the core;
 //! - `signer`: the foreign device key (`Signer`), `software_signer()`, and the adapter;
 //! - `log`: the app's `LogSink`;
+//! - `webhooks`: `verify_webhook` for partner backends checking the backend's webhook deliveries;
 //! - `models`: records and enums; `error`: `LatchkeyError`, mapped from the core's errors in one place;
 //! - `runtime`: the tokio runtime the bindings own;
 //! - `android`: the JNI entry point of the Kotlin layer's `Latchkey.initialize(context)` (not a UniFFI export).
@@ -30,6 +31,7 @@ mod partner;
 mod runtime;
 mod signer;
 mod transport;
+mod webhooks;
 
 pub use auth::{AuthClient, UserSession};
 pub use client::{
@@ -41,3 +43,4 @@ pub use models::{Access, Doorcode, Guest, Lock, SecretText, SyncSummary, Timesta
 pub use partner::PartnerClient;
 pub use signer::{Signer, software_signer};
 pub use transport::{BleConnection, BleLink, BleTransport, LockAdvertisement};
+pub use webhooks::{WebhookVerificationError, verify_webhook};

@@ -20,6 +20,17 @@ wire_enum! {
         AccessRevoked => "access.revoked",
         /// A grant gave the user a doorcode the API shows (its access's `doorcode.code`).
         DoorcodeIssued => "doorcode.issued",
+        /// A lock's log says a door was opened (BLE or doorcode), reported when a phone or a connected lock
+        /// uploads the log.
+        EntryGranted => "entry.granted",
+        /// A lock's log says an attempt was refused.
+        EntryDenied => "entry.denied",
+        /// A lock's log says a code was typed while the keypad was locked out after repeated wrong codes.
+        KeypadLockout => "keypad.lockout",
+        /// A lock's log says it applied a sync (access changes reached it).
+        LockSynced => "lock.synced",
+        /// A user's registered phone (device key) was removed: its credentials stop being renewed.
+        DeviceRemoved => "device.removed",
         /// One of your webhook endpoints was disabled after failing for [`super::WEBHOOK_DISABLE_AFTER_DAYS`]
         /// days.
         EndpointDisabled => "endpoint.disabled",
@@ -55,6 +66,7 @@ pub struct EventView {
     /// The door it concerns, or null for an event about no door (`endpoint.disabled`).
     pub door_uuid: Option<String>,
     /// The objects it concerns: an [`AccessEventData`] for `access.*` and `doorcode.issued`, an
+    /// [`EntryEventData`] for `entry.*`, a [`LockEventData`] for `keypad.lockout` and `lock.synced`, an
     /// [`EndpointDisabledData`] for `endpoint.disabled`.
     pub data: serde_json::Value,
 }
@@ -76,6 +88,49 @@ pub struct AccessEventData {
     pub access: AccessView,
     /// Who made the change.
     pub source: AccessSource,
+}
+
+/// The `data` of `entry.granted` and `entry.denied`. The event's `occurredAt` is the lock's time of the
+/// entry, `recordedAt` when the backend received the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryEventData {
+    /// The user or guest, or null when the lock's record names nobody the backend knows (a wrong code).
+    pub user: Option<EventUser>,
+    /// BLE or DOORCODE.
+    pub method: super::AccessMethod,
+    /// Why it was refused, or null.
+    pub reason: Option<String>,
+    /// The lock's time of the entry.
+    pub lock_time: DateTime<Utc>,
+    /// The lock's clock was unconfirmed (it had lost power and had no time token since).
+    pub time_uncertain: bool,
+    /// The entry's place in the lock's log.
+    pub log_seq: u64,
+}
+
+/// The `data` of `keypad.lockout` and `lock.synced`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockEventData {
+    /// The lock's time of the entry.
+    pub lock_time: DateTime<Utc>,
+    /// The lock's clock was unconfirmed.
+    pub time_uncertain: bool,
+    /// The entry's place in the lock's log.
+    pub log_seq: u64,
+}
+
+/// The `data` of `device.removed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceRemovedData {
+    /// The device's owner.
+    pub user: EventUser,
+    /// The removed device's identifier (as `POST me/devices` answered it).
+    pub device_uuid: String,
+    /// The name the phone registered it with.
+    pub device_name: String,
 }
 
 /// The `data` of `endpoint.disabled`.

@@ -21,10 +21,12 @@ use latchkey::client::{ClientError, DoorClient, DoorClientConfig, UnlockEvent};
 use latchkey::model::{
     AccessMethod, AccessResult, AccessView, AccessibilityType, ActivateDoorRequest, AssignKeyRequest,
     Channel, CreateBuildingRequest, CreateDoorRequest, CreateKeyRequest, CreatePartnerRequest,
-    CreateUserRequest, DeviceType, DoorType, DoorView, DoorcodeDescription, MessageKind, PasscodeType,
-    PatchAccessRequest, Role, UserView,
+    CreateUserRequest, CreateWebhookEndpointRequest, DeviceType, DoorType, DoorView, DoorcodeDescription,
+    EntryEventData, EventType, EventView, MessageKind, PasscodeType, PatchAccessRequest, Role, UserView,
 };
 use latchkey_protocol::keypad::{self, Verdict};
+
+use crate::webhook_receiver::WebhookReceiver;
 use latchkey_sim::bluez::{BluezOptions, FakeBluez};
 use latchkey_sim::link::{LinkModel, MemoryTransport};
 use latchkey_sim::locks::LockRegistry;
@@ -212,6 +214,22 @@ async fn walk_through(
     ensure!(visible.len() == 3, "the partner should see exactly the three doors of its key");
     let (lobby, gym, unit) = (&visible[0], &visible[1], &visible[2]);
 
+    out.step("Acme registers a webhook endpoint for its guests' entries (a small HTTP server on loopback).");
+    let receiver = WebhookReceiver::start().await?;
+    let endpoint = acme
+        .create_webhook_endpoint(&CreateWebhookEndpointRequest {
+            url: receiver.url.clone(),
+            types: Some(vec![EventType::EntryGranted.as_str().to_owned()]),
+            description: "Acme's front desk".into(),
+            secret: None,
+        })
+        .await?;
+    let secret = endpoint.secret.clone().context("the new endpoint's secret")?;
+    out.say(format!(
+        "Endpoint {} at {}, for entry.granted; deliveries are signed with its whsec_ secret.",
+        endpoint.uuid, endpoint.url
+    ));
+
     let now = Utc::now();
     out.step("Invite Grace (v1, PERMANENT, non-resident) to the lobby, the gym and unit 4B.");
     let grace = invite(
@@ -363,6 +381,8 @@ async fn walk_through(
         unit,
         grace: &v1.user_uuid,
         radio,
+        webhooks: tokio::sync::Mutex::new(receiver),
+        webhook_secret: &secret,
     };
     phones(out, &scene).await
 }
@@ -384,6 +404,9 @@ struct Scene<'a> {
     grace: &'a str,
     /// How the phones reach the locks.
     radio: Option<Radio>,
+    /// Acme's webhook endpoint (entry.granted) and its secret.
+    webhooks: tokio::sync::Mutex<WebhookReceiver>,
+    webhook_secret: &'a str,
 }
 
 /// The phone steps: the mobile facade (`DoorClient`) over the simulator's in-memory Bluetooth link.
@@ -457,6 +480,28 @@ async fn phones(out: &mut Narrator, scene: &Scene<'_>) -> anyhow::Result<()> {
             stats.round_trips, stats.bytes_sent, stats.bytes_received
         )),
     }
+
+    out.step(
+        "Acme's webhook endpoint receives Grace's entry, signed, once her phone uploads the lock's log.",
+    );
+    let delivery = scene.webhooks.lock().await.next(std::time::Duration::from_secs(20)).await?;
+    latchkey::webhooks::verify(&delivery.headers, &delivery.body, scene.webhook_secret, Utc::now())
+        .context("the delivery must verify with the endpoint's secret")?;
+    let event: EventView = serde_json::from_slice(&delivery.body).context("the delivery is an event")?;
+    let entry: EntryEventData = serde_json::from_value(event.data.clone()).context("an entry's data")?;
+    ensure!(
+        event.event_type == EventType::EntryGranted
+            && event.door_uuid.as_deref() == Some(lobby.uuid.as_str())
+            && entry.user.as_ref().is_some_and(|user| user.user_uuid == scene.grace),
+        "expected Grace's entry at the lobby, got {event:?}"
+    );
+    out.say(format!(
+        "Webhook {}: entry.granted at the lobby for {} by {} at {} (lock time); signature verified.",
+        event.id,
+        entry.user.as_ref().map(|user| format!("{} {}", user.first_name, user.last_name)).unwrap_or_default(),
+        entry.method,
+        entry.lock_time.to_rfc3339()
+    ));
 
     out.step(
         "A guest types her DAILY code on the keypad of unit 4B, an offline lock; a wrong code is refused.",

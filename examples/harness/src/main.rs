@@ -15,6 +15,7 @@ mod phone_unlock;
 mod profile;
 mod sim_locks;
 mod sim_phone;
+mod webhook_receiver;
 
 /// mimalloc for every allocation of the process, SQLite's and libdbus's included (the `override` feature):
 /// the simulator's request path spent a tenth of its time in glibc's allocator (docs/performance.md).

@@ -9,7 +9,7 @@ fn the_demo_runs_every_step_and_exits_zero() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "demo failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("Demo finished: all 27 steps succeeded."), "unexpected ending:\n{stdout}");
+    assert!(stdout.contains("Demo finished: all 29 steps succeeded."), "unexpected ending:\n{stdout}");
     for expected in [
         "USER_HAS_RESIDENT_ACCESS",
         "DAILY_SINGLE_USE",
@@ -23,6 +23,8 @@ fn the_demo_runs_every_step_and_exits_zero() {
         "Gil's phone still opens the door",
         "Gil's phone: refused, his access was revoked.",
         "GRANTED by Grace Example (BLE)",
+        "entry.granted at the lobby for Grace Example by BLE",
+        "signature verified",
     ] {
         assert!(stdout.contains(expected), "the demo no longer shows {expected:?}:\n{stdout}");
     }

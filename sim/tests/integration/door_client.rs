@@ -798,3 +798,42 @@ async fn a_log_upload_the_backend_refuses_is_quarantined_and_blocks_no_later_upl
     let again = resident.sync(&rooftop.uuid).await.expect("sync again");
     assert_eq!((again.log_uploads_pending, again.log_uploads_quarantined), (0, 0), "{again:?}");
 }
+
+#[tokio::test]
+async fn a_guests_unlock_reaches_the_partners_event_feed_with_the_locks_time_once_the_log_is_uploaded() {
+    use latchkey::api::EventsQuery;
+    use latchkey::model::{EntryEventData, EventType};
+
+    let rig = Rig::start().await;
+    let rooftop = rig.w.p.doors.tokyo_rooftop.clone();
+    rig.activate(&rooftop, "LK-ROOF-EV").await;
+    let user = rig.invite("entry@example.com", &[&rooftop], false).await;
+    let phone = rig.phone("entry@example.com", "entry").await;
+    phone.fetch_locks().await.expect("fetch");
+    let query = EventsQuery { types: vec![EventType::EntryGranted], ..EventsQuery::default() };
+    let unlocked_at = rig.w.now();
+    phone.unlock(&rooftop.uuid).await.expect("unlock");
+    rig.w.clock.advance(Duration::minutes(10));
+    phone.sync(&rooftop.uuid).await.expect("sync uploads the log");
+
+    let entries = rig.w.a.list_events(&query).await.expect("feed").events;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let data: EntryEventData = serde_json::from_value(entries[0].data.clone()).expect("entry data");
+    assert_eq!(data.user.as_ref().map(|u| u.user_uuid.as_str()), Some(user.as_str()));
+    assert_eq!(data.method, AccessMethod::Ble);
+    assert_eq!(entries[0].door_uuid.as_deref(), Some(rooftop.uuid.as_str()));
+    assert_eq!(entries[0].occurred_at, data.lock_time, "occurredAt is the lock's time");
+    assert!((data.lock_time - unlocked_at).num_seconds().abs() <= 5, "{} vs {unlocked_at}", data.lock_time);
+    // The phone's passive sync after the unlock uploaded the log at once: recorded then, by the backend's clock.
+    assert!(entries[0].recorded_at >= unlocked_at && entries[0].recorded_at <= rig.w.now());
+    let synced = rig
+        .w
+        .a
+        .list_events(&EventsQuery { types: vec![EventType::LockSynced], ..EventsQuery::default() })
+        .await
+        .expect("feed")
+        .events;
+    assert!(!synced.is_empty(), "the lock logged the sync it applied");
+    // Partner B has no access to the rooftop: nothing.
+    assert!(rig.w.b.list_events(&EventsQuery::default()).await.expect("B").events.is_empty());
+}

@@ -388,3 +388,35 @@ async fn events_survive_a_restart_of_the_simulator() {
     drop(world);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// No route removes a device yet (issue 16 adds them); the recording function they will call is tested
+/// directly.
+#[tokio::test]
+async fn a_removed_device_is_reported_to_the_partners_of_its_user_only() {
+    let world = World::start().await;
+    let d = &world.p.doors;
+    let grace =
+        world.a.create_user_v2(&permanent("grace@example.com", &[&d.lobby], world.now())).await.expect("A");
+    let now = world.now();
+    world
+        .sim
+        .state()
+        .db
+        .write(|tx| {
+            latchkey_sim::backend::events::record::device_removed(
+                tx,
+                now,
+                &grace.user_uuid,
+                "dev-1",
+                "Grace's Pixel",
+            )
+        })
+        .expect("recorded");
+    let query = EventsQuery { types: vec![EventType::DeviceRemoved], ..EventsQuery::default() };
+    let events = world.a.list_events(&query).await.expect("A").events;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].door_uuid, None);
+    assert_eq!(events[0].data["user"]["userUuid"], grace.user_uuid);
+    assert_eq!(events[0].data["deviceName"], "Grace's Pixel");
+    assert!(world.b.list_events(&query).await.expect("B").events.is_empty(), "not B's user");
+}

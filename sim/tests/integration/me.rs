@@ -448,3 +448,35 @@ async fn sync_data_after_a_false_seq_still_returns_the_revocation_the_lock_lacks
     );
     assert_eq!(seqs.last().copied(), Some(data.last_issued_seq), "{seqs:?}");
 }
+
+#[tokio::test]
+async fn wrong_codes_and_a_keypad_lockout_are_door_events_naming_no_user() {
+    use latchkey::api::EventsQuery;
+    use latchkey::model::{EntryEventData, EventType};
+
+    let me = Me::start("kim@example.com", &["tokyo_rooftop"], &[]).await;
+    me.activate("tokyo_rooftop", "LK-ME-EV").await;
+    let rooftop = door(&me.w, "tokyo_rooftop");
+    let (_, _, upload) = me.phone_sync(&rooftop).await;
+    me.user.upload_logs(&rooftop.uuid, &upload).await.expect("upload");
+    // Wrong codes until the keypad locks out, then one more while it is locked out.
+    for _ in 0..9 {
+        assert!(!matches!(me.enter(&rooftop, "0000001"), Verdict::Granted { .. }));
+    }
+    let (_, _, upload) = me.phone_sync(&rooftop).await;
+    me.user.upload_logs(&rooftop.uuid, &upload).await.expect("upload");
+
+    let types = vec![EventType::EntryDenied, EventType::KeypadLockout];
+    let events =
+        me.w.a.list_events(&EventsQuery { types, ..EventsQuery::default() }).await.expect("feed").events;
+    let denied: Vec<_> = events.iter().filter(|event| event.event_type == EventType::EntryDenied).collect();
+    // Every typed code is logged: the refusals until the keypad locks out, then each one typed meanwhile.
+    let lockouts = events.iter().filter(|event| event.event_type == EventType::KeypadLockout).count();
+    assert_eq!((denied.len(), lockouts), (5, 4), "{events:?}");
+    let data: EntryEventData = serde_json::from_value(denied[0].data.clone()).expect("data");
+    assert_eq!((data.user, data.method), (None, AccessMethod::Doorcode), "a wrong code names nobody");
+    // Partner A sees them because the door is its; no user is involved.
+    assert!(events.iter().all(|event| event.door_uuid.as_deref() == Some(rooftop.uuid.as_str())));
+    let seqs: Vec<u64> = events.iter().map(|event| event.data["logSeq"].as_u64().expect("logSeq")).collect();
+    assert!(seqs.windows(2).all(|pair| pair[0] < pair[1]), "in the lock's order: {seqs:?}");
+}

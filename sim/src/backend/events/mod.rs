@@ -4,10 +4,12 @@
 //!
 //! An event is stored once per partner that may see it (its own row, id and place in that partner's feed),
 //! in the transaction of the change it reports, so a committed change always has its event and a rolled
-//! back one never does. Who sees what ([`record::partners_told`]): a partner sees only events at doors of
-//! an enabled key assigned to it when the event happens, and of those only its own users' — accesses it
-//! granted, and changes by the property manager or a sharing user to users it has granted access to. This
-//! module must not decide access: it only reports what the grant, patch and revoke paths did.
+//! back one never does. Who sees what (`record.rs`): a partner sees only events at doors of an enabled key
+//! assigned to it when the event happens; of the events about a user only its own users' — accesses it
+//! granted, changes by the property manager or a sharing user to users it has granted access to, their
+//! entries in a lock's log; events about the door alone (a wrong code, a keypad lockout, a lock's sync) go
+//! to every partner with the door. This module must not decide access: it only reports what the grant,
+//! patch, revoke and log-ingest paths did.
 
 pub mod delivery;
 pub mod endpoints;

@@ -54,15 +54,20 @@ pub fn partners_told(conn: &Connection, access: &AccessRecord) -> rusqlite::Resu
     rows.collect()
 }
 
+/// A user as events name them.
+fn event_user(user: &UserRecord) -> EventUser {
+    EventUser {
+        user_uuid: user.uuid.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        email: user.email.clone(),
+        phone: user.phone.clone(),
+    }
+}
+
 fn access_data(user: &UserRecord, access: &AccessRecord) -> AccessEventData {
     AccessEventData {
-        user: EventUser {
-            user_uuid: user.uuid.clone(),
-            first_name: user.first_name.clone(),
-            last_name: user.last_name.clone(),
-            email: user.email.clone(),
-            phone: user.phone.clone(),
-        },
+        user: event_user(user),
         access: access.view(),
         source: match access.granter {
             GranterRef::Partner(_) => AccessSource::Partner,
@@ -161,4 +166,121 @@ pub fn revoke_if_any(
         Some(access) => access_revoked(conn, now, &user, &access),
         None => Ok(()),
     }
+}
+
+/// The partners that see a lock-log event at `door`: for an entry naming a user, the partners with the door
+/// whose user it is (or whose user shared the access); for anything else, every partner with the door.
+fn partners_told_at(conn: &Connection, door: &str, user: Option<&str>) -> rusqlite::Result<Vec<String>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT DISTINCT k.partner_uuid FROM key_doors kd JOIN keys k ON k.uuid = kd.key_uuid
+         WHERE kd.door_uuid = ?1 AND k.enabled = 1 AND k.partner_uuid IS NOT NULL
+           AND (?2 IS NULL
+                OR EXISTS (SELECT 1 FROM accesses a WHERE a.user_uuid = ?2
+                           AND +a.granter_type = 'PARTNER' AND +a.granter_uuid = k.partner_uuid)
+                OR EXISTS (SELECT 1 FROM accesses s JOIN accesses p ON p.user_uuid = s.granter_uuid
+                           WHERE s.user_uuid = ?2 AND +s.granter_type = 'USER'
+                             AND +p.granter_type = 'PARTNER' AND +p.granter_uuid = k.partner_uuid))
+         ORDER BY k.partner_uuid",
+    )?;
+    let rows = statement.query_map(params![door, user], |row| row.get(0))?;
+    rows.collect()
+}
+
+/// Log entries of `door` just stored by the backend: `entry.granted` / `entry.denied` for access attempts,
+/// `keypad.lockout`, `lock.synced`. Entries of other kinds (clock, power, overflow) record nothing.
+pub fn lock_entries(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    door: &str,
+    entries: &[latchkey_protocol::eventlog::Entry],
+) -> crate::backend::error::AppResult<()> {
+    use latchkey::model::{AccessResult, EntryEventData, LockEventData};
+    use latchkey_protocol::eventlog::EventKind;
+
+    use crate::backend::me::locks::{Attempt, classify, door_accesses};
+
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let Some(door_record) = directory::door(conn, door)? else { return Ok(()) };
+    let zone: chrono_tz::Tz = door_record.timezone.parse().map_err(|_| {
+        crate::backend::error::AppError::internal(format_args!(
+            "stored time zone {:?} is unknown",
+            door_record.timezone
+        ))
+    })?;
+    let accesses = door_accesses(conn, door)?;
+    for entry in entries {
+        let lock_time = DateTime::<Utc>::from_timestamp(entry.record.time.into(), 0).unwrap_or_default();
+        let lock_data =
+            LockEventData { lock_time, time_uncertain: entry.record.time_uncertain, log_seq: entry.seq };
+        let door_event = match entry.record.kind {
+            EventKind::KEYPAD_LOCKED_OUT => Some(EventType::KeypadLockout),
+            EventKind::SYNC_APPLIED => Some(EventType::LockSynced),
+            _ => None,
+        };
+        if let Some(event_type) = door_event {
+            for partner in partners_told_at(conn, door, None)? {
+                record(conn, &partner, event_type, door, lock_time, now, &lock_data)?;
+            }
+            continue;
+        }
+        let Some(Attempt { method, result, reason, subject }) =
+            classify(conn, entry, &accesses, door, &zone)?
+        else {
+            continue;
+        };
+        let user = match &subject {
+            Some(uuid) => directory::user(conn, uuid)?,
+            None => None,
+        };
+        let data = EntryEventData {
+            user: user.as_ref().map(event_user),
+            method,
+            reason,
+            lock_time,
+            time_uncertain: entry.record.time_uncertain,
+            log_seq: entry.seq,
+        };
+        let event_type =
+            if result == AccessResult::Granted { EventType::EntryGranted } else { EventType::EntryDenied };
+        for partner in partners_told_at(conn, door, subject.as_deref())? {
+            record(conn, &partner, event_type, door, lock_time, now, &data)?;
+        }
+    }
+    Ok(())
+}
+
+/// A user's registered device was removed: records `device.removed` for every partner with an enabled key
+/// to a door where it has granted the user access (an event about no door). For the device-removal paths to
+/// call inside their transaction, before deleting the device row.
+pub fn device_removed(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    user_uuid: &str,
+    device_uuid: &str,
+    device_name: &str,
+) -> rusqlite::Result<()> {
+    use latchkey::model::DeviceRemovedData;
+
+    let Some(user) = directory::user(conn, user_uuid)? else { return Ok(()) };
+    let partners: Vec<String> = conn
+        .prepare_cached(
+            "SELECT DISTINCT a.granter_uuid FROM accesses a
+             WHERE a.user_uuid = ?1 AND a.granter_type = 'PARTNER'
+               AND EXISTS (SELECT 1 FROM key_doors kd JOIN keys k ON k.uuid = kd.key_uuid
+                           WHERE kd.door_uuid = a.door_uuid AND k.partner_uuid = a.granter_uuid AND k.enabled = 1)
+             ORDER BY a.granter_uuid",
+        )?
+        .query_map([user_uuid], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let data = DeviceRemovedData {
+        user: event_user(&user),
+        device_uuid: device_uuid.to_owned(),
+        device_name: device_name.to_owned(),
+    };
+    for partner in &partners {
+        record(conn, partner, EventType::DeviceRemoved, "", now, now, &data)?;
+    }
+    Ok(())
 }

@@ -100,6 +100,7 @@ pub fn ingest_entries(
         )?;
         report.stored += 1;
     }
+    crate::backend::events::record::lock_entries(conn, now, door_uuid, valid)?;
     if let Some(last) = valid.last() {
         conn.execute(
             "INSERT OR REPLACE INTO lock_log_heads (door_uuid, last_seq, last_mac) VALUES (?1, ?2, ?3)",

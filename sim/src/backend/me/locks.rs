@@ -248,19 +248,19 @@ async fn access_logs(
 }
 
 /// An access with its DAILY code's local day (`YYYY-MM-DD`) and slot, if it has one.
-type SlottedAccess = (AccessRecord, Option<(String, u16)>);
+pub(crate) type SlottedAccess = (AccessRecord, Option<(String, u16)>);
 
 /// What a log entry says about an access attempt.
-struct Attempt {
-    method: AccessMethod,
-    result: AccessResult,
-    reason: Option<String>,
+pub(crate) struct Attempt {
+    pub(crate) method: AccessMethod,
+    pub(crate) result: AccessResult,
+    pub(crate) reason: Option<String>,
     /// The user the entry is about, when the backend can tell.
-    subject: Option<String>,
+    pub(crate) subject: Option<String>,
 }
 
 /// Every access stored at a door (ended ones too), with its DAILY day and slot.
-fn door_accesses(conn: &Connection, door_uuid: &str) -> AppResult<Vec<SlottedAccess>> {
+pub(crate) fn door_accesses(conn: &Connection, door_uuid: &str) -> AppResult<Vec<SlottedAccess>> {
     let mut out = Vec::new();
     let users: Vec<String> = {
         let mut statement =
@@ -291,7 +291,7 @@ fn door_accesses(conn: &Connection, door_uuid: &str) -> AppResult<Vec<SlottedAcc
 
 /// An entry's method, result, reason and subject user (when the lock's record names one the backend can
 /// map to a user); `None` for entries that are not access attempts (sync, clock, power, overflow).
-fn classify(
+pub(crate) fn classify(
     conn: &Connection,
     entry: &Entry,
     accesses: &[SlottedAccess],

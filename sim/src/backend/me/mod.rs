@@ -7,7 +7,7 @@
 
 mod devices;
 mod guests;
-mod locks;
+pub(super) mod locks;
 
 use axum::Router;
 use chrono::{DateTime, Utc};
