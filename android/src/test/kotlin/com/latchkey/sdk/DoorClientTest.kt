@@ -416,6 +416,28 @@ class DoorClientTest {
             assertThrows<LatchkeyException.NotSignedIn>("fetchLocks() after clear()") { runBlocking { client.fetchLocks() } }
         }
     }
+
+    @Test
+    fun `proximity unlock opens the lock in range and stops when asked`() = runBlocking<Unit> {
+        val (_, client) = phone()
+        client.use {
+            client.fetchLocks()
+            assertFalse(client.proximityUnlockRunning(), "not running before it is started")
+            // Unconfined: the listener is registered before launch returns, so no event is missed.
+            val events = async(Dispatchers.Unconfined) { client.unlockEvents().take(2).toList() }
+            client.startProximityUnlock(
+                ProximitySettings(intervalMs = 200uL, scanTimeoutMs = 1_000uL, cooldownMs = 60_000uL, minRssi = -100),
+            )
+            assertTrue(client.proximityUnlockRunning(), "running once started")
+            assertEquals(
+                listOf(UnlockEvent.Started(door), UnlockEvent.Success(door)),
+                withTimeout(STEP_MS) { events.await() },
+                "the lock in range is opened without a tap",
+            )
+            client.stopProximityUnlock()
+            assertFalse(client.proximityUnlockRunning(), "stopped when asked")
+        }
+    }
 }
 
 /** Holds every connection until [open] completes; [waiting] completes when the first one waits. */
