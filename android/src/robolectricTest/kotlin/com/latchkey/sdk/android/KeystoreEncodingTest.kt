@@ -1,6 +1,9 @@
 // The keystore-to-contract encodings, done by the Rust core (p256RawLowSSignature, p256CompressedPublicKey)
-// and called through the generated bindings, with real JCA P-256 keys (plain JUnit 4, no Android needed): DER to
-// r || s with low S, compressed public keys from X.509 encodings, and malformed keystore output refused typed.
+// and called through the generated bindings, with real JCA P-256 keys: DER to r || s with low S, compressed public
+// keys from X.509 encodings, and malformed keystore output refused typed. It runs in Robolectric's sandbox like the
+// other tests of this JVM although it needs no Android: loaded outside it, the generated bindings would be a second
+// copy in the process, whose start-up registers its own callback tables with the Rust library in place of the
+// sandbox copy's, and the native transports and signers of the tests after it would no longer be reached.
 package com.latchkey.sdk.android
 
 import com.latchkey.sdk.LatchkeyException
@@ -12,9 +15,14 @@ import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.Test
+import org.junit.runner.RunWith
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.annotation.Config
 import java.math.BigInteger
 import java.security.Signature
 
+@RunWith(RobolectricTestRunner::class)
+@Config(sdk = [35], manifest = Config.NONE)
 class KeystoreEncodingTest {
     /** The order n of the P-256 group. */
     private val n = BigInteger("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", 16)
