@@ -41,6 +41,6 @@ pub use error::{BluetoothErrorKind, LatchkeyError, SignerErrorKind};
 pub use log::{LogLevel, LogRecord, LogSink, set_log_sink};
 pub use models::{Access, Doorcode, Guest, Lock, SecretText, SyncSummary, Timestamp, User};
 pub use partner::PartnerClient;
-pub use signer::{Signer, software_signer};
+pub use signer::{Signer, p256_compressed_public_key, p256_raw_low_s_signature, software_signer};
 pub use transport::{BleConnection, BleLink, BleTransport, LockAdvertisement};
 pub use webhooks::{WebhookVerificationError, verify_webhook};

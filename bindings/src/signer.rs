@@ -52,6 +52,27 @@ pub fn software_signer() -> Result<Arc<dyn Signer>, LatchkeyError> {
     Ok(Arc::new(Software(SoftwareSigner::generate()?)))
 }
 
+/// The 33-byte compressed SEC1 point of a P-256 public key as a keystore exports it: X.509
+/// `SubjectPublicKeyInfo` DER (Android `PublicKey.getEncoded()`), a 65-byte uncompressed SEC1 point (Apple
+/// `SecKeyCopyExternalRepresentation`), or already compressed. For native `Signer`s' `public_key()`. Throws
+/// `Signer(InvalidKey)` saying what is wrong (another curve, a point off the curve, a wrong length).
+#[uniffi::export]
+pub fn p256_compressed_public_key(encoded: Vec<u8>) -> Result<Vec<u8>, LatchkeyError> {
+    latchkey::keystore::compressed_public_key(&encoded).map(|key| key.to_vec()).map_err(invalid_key)
+}
+
+/// 64 bytes `r || s` with low S from a DER ECDSA P-256 signature (what Android `SHA256withECDSA` and Apple
+/// `.ecdsaSignatureMessageX962SHA256` return). For native `Signer`s' `sign()`. Throws `Signer(InvalidKey)` saying
+/// what is wrong with a malformed or out-of-range signature.
+#[uniffi::export]
+pub fn p256_raw_low_s_signature(der: Vec<u8>) -> Result<Vec<u8>, LatchkeyError> {
+    latchkey::keystore::raw_low_s_signature(&der).map(|raw| raw.to_vec()).map_err(invalid_key)
+}
+
+fn invalid_key(error: latchkey::keystore::KeyEncodingError) -> LatchkeyError {
+    LatchkeyError::Signer { kind: crate::error::SignerErrorKind::InvalidKey, detail: error.to_string() }
+}
+
 /// A [`Signer`] serving the core's flows, checking the lengths the contract fixes.
 pub(crate) struct ForeignSigner(pub(crate) Arc<dyn Signer>);
 

@@ -11,10 +11,12 @@
 //!   outbox).
 //! - [`time`]: the injected clock every time rule takes.
 //! - [`secret`]: a string type for tokens, codes and keys that never prints its content.
+//! - [`keystore`]: platform keystores' key and signature encodings turned into the [`ble::Signer`] contract's.
 
 pub mod api;
 pub mod ble;
 pub mod client;
+pub mod keystore;
 pub mod model;
 pub mod secret;
 pub mod store;

@@ -1,7 +1,9 @@
 // The Kotlin SDK on the JVM against a running simulator: a partner invites a user, the user's phone (a
 // DoorClient with a Kotlin transport over the simulator's radio) lists its locks, unlocks a virtual lock,
-// watches unlock events as a Flow, syncs, reads the access log and invites a guest; and each misuse gets
-// the exception an app can act on. Run by `cargo xtask kotlin` (part of `cargo xtask test`).
+// watches unlock events as a Flow, syncs, reads the access log, invites a guest and revokes one, refreshes its
+// session and signs out; the partner lists buildings, doors, users and residents, changes and revokes an
+// access; and each misuse gets the exception an app can act on. Run by `cargo xtask kotlin` (part of
+// `cargo xtask test`).
 package com.latchkey.sdk
 
 import com.latchkey.sdk.testing.JcaSigner
@@ -31,6 +33,7 @@ import org.junit.jupiter.api.assertThrows
 import java.io.File
 import java.nio.file.Files
 import java.time.Instant
+import java.time.temporal.ChronoUnit
 import java.util.UUID
 
 /** How long any one step may take before the test fails (a hang is a failure, not a wait). */
@@ -309,6 +312,130 @@ class DoorClientTest {
             }
             assertEquals(BluetoothErrorKind.NOT_IN_RANGE, error.kind, error.detail)
             assertFalse(client.proximityUnlockRunning())
+        }
+    }
+
+    @Test
+    fun `the partner lists its buildings, doors and users and reads one user`() = runBlocking {
+        val email = "listed-${UUID.randomUUID().toString().take(8)}@example.com"
+        val created = partnerClient.createUser(invite(email))
+        val building = partnerClient.buildings().singleOrNull { building -> partnerClient.doors(building.uuid).any { it.uuid == door } }
+        assertNotNull(building, "buildings() must hold the building of the partner's door")
+        assertEquals("JVM House", building!!.name)
+        assertEquals("Europe/Paris", building.timezone)
+        assertTrue(partnerClient.doors(null).any { it.uuid == door && it.name == "Front door" }, "doors(null) lists every door")
+        assertTrue(partnerClient.users().any { it.userUuid == created.userUuid }, "users() must list the invited user")
+        val read = partnerClient.user(created.userUuid)
+        assertEquals(email, read.email)
+        assertEquals(listOf(door), read.accesses.map { it.doorUuid })
+    }
+
+    @Test
+    fun `the partner changes an access's end and sharing, then revokes it`() = runBlocking<Unit> {
+        val created = partnerClient.createUser(invite("patched-${UUID.randomUUID().toString().take(8)}@example.com"))
+        val end = Instant.now().plusSeconds(86_400).truncatedTo(ChronoUnit.SECONDS)
+        val patched = partnerClient.patchAccess(created.userUuid, door, false, end)
+        val access = patched.accesses.single { it.doorUuid == door }
+        assertEquals(end, access.endTime, "the new end")
+        assertFalse(access.shareable, "no longer shareable")
+
+        partnerClient.revokeAccess(created.userUuid, door)
+        // With its only access gone, the user is no longer one of this partner's users.
+        assertThrows<LatchkeyException.NotFound>("the access is gone") {
+            runBlocking { partnerClient.user(created.userUuid) }
+        }
+        assertTrue(partnerClient.users().none { it.userUuid == created.userUuid }, "users() no longer lists them")
+        assertThrows<LatchkeyException.NotFound>("revoking it again finds nothing") {
+            runBlocking { partnerClient.revokeAccess(created.userUuid, door) }
+        }
+    }
+
+    @Test
+    fun `a building's residents are the users invited as residents`() = runBlocking {
+        val resident = partnerClient.createUser(
+            invite("resident-${UUID.randomUUID().toString().take(8)}@example.com").copy(role = Role.RESIDENT),
+        )
+        val visitor = partnerClient.createUser(invite("visitor-${UUID.randomUUID().toString().take(8)}@example.com"))
+        val building = partnerClient.doors(null).single { it.uuid == door }.buildingUuid
+        val residents = partnerClient.residents(building)
+        val listed = residents.singleOrNull { it.userUuid == resident.userUuid }
+        assertNotNull(listed, "residents() must list the resident: $residents")
+        assertEquals(listOf(door), listed!!.doorUuids)
+        assertTrue(residents.none { it.userUuid == visitor.userUuid }, "a non-resident is not a resident")
+    }
+
+    @Test
+    fun `refresh gives a session with a new access token that refreshes again`() = runBlocking {
+        val email = "refresh-${UUID.randomUUID().toString().take(8)}@example.com"
+        partnerClient.createUser(invite(email))
+        auth.passwordlessStart(email)
+        auth.exchangeOtp(email, sim.latestOtp(email)).use { first ->
+            auth.refresh(first).use { second ->
+                assertFalse(second.accessToken() == first.accessToken(), "a new access token")
+                // The simulator answers a refresh without a new refresh token: the session keeps the one it had.
+                assertEquals(first.refreshToken(), second.refreshToken(), "the refresh token is kept")
+                assertTrue(second.expiresAt().isAfter(Instant.now()), "the new session is not expired")
+                auth.refresh(second).use { third -> assertFalse(third.accessToken() == second.accessToken()) }
+            }
+        }
+    }
+
+    @Test
+    fun `the user revokes a guest's access to the lock`() = runBlocking {
+        val (_, client) = phone()
+        client.use {
+            client.fetchLocks()
+            val response = client.inviteGuests(
+                InviteGuestRequest(
+                    firstName = "Alan",
+                    lastName = "Turing",
+                    email = "revoked-${UUID.randomUUID().toString().take(8)}@example.com",
+                    phone = null,
+                    startTime = Instant.now(),
+                    endTime = Instant.now().plusSeconds(86_400),
+                    doorUuids = listOf(door),
+                    passcodeType = PasscodeType.PERMANENT,
+                ),
+            )
+            val guest = response.guestUuid
+            assertNotNull(guest, "the invite names the guest: $response")
+            assertTrue(client.guests().single { it.guestUuid == guest }.accesses.any { it.doorUuid == door })
+            client.revokeGuestAccess(guest!!, door)
+            val after = client.guests().singleOrNull { it.guestUuid == guest }
+            assertTrue(after == null || after.accesses.none { it.doorUuid == door }, "the guest keeps no access: $after")
+        }
+    }
+
+    @Test
+    fun `clear signs out, the cache is gone and every later call is NotSignedIn`() = runBlocking<Unit> {
+        val (_, client) = phone()
+        client.use {
+            assertEquals(listOf(door), client.fetchLocks().map { it.id })
+            client.clear()
+            assertThrows<LatchkeyException.NotSignedIn>("locks() after clear()") { client.locks() }
+            assertThrows<LatchkeyException.NotSignedIn>("fetchLocks() after clear()") { runBlocking { client.fetchLocks() } }
+        }
+    }
+
+    @Test
+    fun `proximity unlock opens the lock in range and stops when asked`() = runBlocking<Unit> {
+        val (_, client) = phone()
+        client.use {
+            client.fetchLocks()
+            assertFalse(client.proximityUnlockRunning(), "not running before it is started")
+            // Unconfined: the listener is registered before launch returns, so no event is missed.
+            val events = async(Dispatchers.Unconfined) { client.unlockEvents().take(2).toList() }
+            client.startProximityUnlock(
+                ProximitySettings(intervalMs = 200uL, scanTimeoutMs = 1_000uL, cooldownMs = 60_000uL, minRssi = -100),
+            )
+            assertTrue(client.proximityUnlockRunning(), "running once started")
+            assertEquals(
+                listOf(UnlockEvent.Started(door), UnlockEvent.Success(door)),
+                withTimeout(STEP_MS) { events.await() },
+                "the lock in range is opened without a tap",
+            )
+            client.stopProximityUnlock()
+            assertFalse(client.proximityUnlockRunning(), "stopped when asked")
         }
     }
 }

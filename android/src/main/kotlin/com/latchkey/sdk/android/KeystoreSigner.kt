@@ -13,6 +13,8 @@ import android.security.keystore.UserNotAuthenticatedException
 import com.latchkey.sdk.LatchkeyException
 import com.latchkey.sdk.Signer
 import com.latchkey.sdk.SignerErrorKind
+import com.latchkey.sdk.p256CompressedPublicKey
+import com.latchkey.sdk.p256RawLowSSignature
 import java.security.GeneralSecurityException
 import java.security.KeyPairGenerator
 import java.security.KeyStore
@@ -25,7 +27,8 @@ import java.security.spec.ECGenParameterSpec
  * A [Signer] over a key of the Android Keystore: pass it to `DoorClient.setup`.
  *
  * `publicKey()` is the 33-byte compressed point; `sign()` runs `SHA256withECDSA` in the keystore and
- * returns 64 bytes `r || s` with low S ([SignatureEncoding]). Failures are `LatchkeyException.Signer`:
+ * returns 64 bytes `r || s` with low S (both converted by the Rust core: [p256CompressedPublicKey],
+ * [p256RawLowSSignature]). Failures are `LatchkeyException.Signer`:
  * `KEY_MISSING` when the key is gone or invalidated (register the device again), `USER_CANCELED` when the
  * keystore needed the user, `KEYSTORE` otherwise. `toString()` shows the alias, never key material.
  */
@@ -55,9 +58,9 @@ class KeystoreSigner internal constructor(private val key: DeviceKey) : Signer {
         fun delete(alias: String = DEFAULT_ALIAS) = keystoreCall { KeystoreKeys.open().deleteEntry(alias) }
     }
 
-    override fun publicKey(): ByteArray = keystoreCall { SignatureEncoding.compressedPublicKey(key.publicKey()) }
+    override fun publicKey(): ByteArray = keystoreCall { p256CompressedPublicKey(key.publicKey().encoded) }
 
-    override fun sign(message: ByteArray): ByteArray = keystoreCall { SignatureEncoding.rawLowS(key.signDer(message)) }
+    override fun sign(message: ByteArray): ByteArray = keystoreCall { p256RawLowSSignature(key.signDer(message)) }
 
     override fun toString() = "KeystoreSigner($key)"
 }
@@ -81,7 +84,7 @@ internal class AndroidKeystoreKey(private val alias: String) : DeviceKey {
             )
 
     override fun publicKey(): ECPublicKey = entry().certificate.publicKey as? ECPublicKey
-        ?: throw SignatureEncoding.invalid("the key under \"$alias\" is not an EC key")
+        ?: throw LatchkeyException.Signer(SignerErrorKind.INVALID_KEY, "the key under \"$alias\" is not an EC key")
 
     override fun signDer(message: ByteArray): ByteArray = Signature.getInstance("SHA256withECDSA").run {
         initSign(entry().privateKey)
