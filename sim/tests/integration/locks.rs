@@ -801,6 +801,23 @@ async fn a_fast_clock_is_pulled_back_by_bounded_steps_and_each_step_is_logged() 
     assert!(steps.ends_with(&[300, 0, 43]), "each step logged with the seconds it went back: {steps:?}");
 }
 
+/// Issue 17 item 5: an unauthenticated peer cannot make the lock buffer more for an unlock request than the
+/// longest valid one: a first fragment announcing a 4 KiB unlock request closes the connection at once.
+#[tokio::test]
+async fn an_oversized_unlock_request_is_refused_before_it_is_buffered() {
+    let rig = Rig::start().await;
+    let rooftop = &rig.w.p.doors.tokyo_rooftop;
+    rig.activate(rooftop, "LK-TOKYO-13").await;
+    let lock = rig.state.locks.by_door(&rooftop.uuid).expect("lock").expect("a virtual lock");
+    let mut connection = latchkey_sim::locks::LockConnection::new(lock, 185).expect("connection");
+    connection.subscribe().expect("hello");
+    // First fragment (0x80), total 4096, then a full-request type byte and junk.
+    let mut first = vec![0x80, 0x10, 0x00, 0x02];
+    first.extend([0x5a; 178]);
+    assert!(connection.write(&first).is_err(), "the lock started buffering a 4 KiB unlock request");
+    assert!(connection.write(&[0x01, 0x5a]).is_err(), "the connection stays closed");
+}
+
 #[tokio::test]
 async fn the_core_phone_flows_unlock_and_sync_over_the_memory_link() {
     use latchkey::ble::{self, Signer, SoftwareSigner, Timeouts, UnlockError, UnlockRequest};
