@@ -40,7 +40,9 @@ pub use messages::{
 };
 pub use session::{SyncInbound, SyncReceiver};
 pub use state::{Applied, LockSyncState, MAX_ACCESS, MAX_REVOKED};
-pub use time::{ClockReading, LockClock, TIME_DOMAIN, TIME_TOKEN_LEN, TimeToken};
+pub use time::{
+    ClockReading, LockClock, MAX_STEP_BACK_SECS, STEP_BACK_DIVISOR, TIME_DOMAIN, TIME_TOKEN_LEN, TimeToken,
+};
 
 /// Why a delta or time token was refused. A refused input changes nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -291,3 +291,25 @@ fn a_delta_holding_only_a_fixed_offset_zone_rule_decodes() {
     let decoded = Delta::decode(&only_zone.encode()).expect("a valid delta");
     assert_eq!(decoded, only_zone);
 }
+
+/// Issue 17 item 5: a certain clock that runs ahead of a fresh token steps back, bounded by
+/// `MAX_STEP_BACK_SECS` and by 500 ppm of the time since the last token.
+#[test]
+fn a_fast_clock_steps_back_by_a_bounded_amount() {
+    let pk = backend().public_key();
+    let mut clock = LockClock::new(LOCK);
+    assert_eq!(clock.apply_time_token(&TimeToken::sign(LOCK, 1_000_000, &backend()), &pk), Ok(1_000_000));
+    clock.tick(1_000_000 + 900); // 11.6 days by a fast oscillator: 900 s ahead of the true 2,000,000.
+    assert_eq!(
+        clock.apply_time_token(&TimeToken::sign(LOCK, 2_000_000, &backend()), &pk),
+        Ok(2_000_900 - MAX_STEP_BACK_SECS)
+    );
+    // At once again: no time has passed since the last token, so no step.
+    assert_eq!(
+        clock.apply_time_token(&TimeToken::sign(LOCK, 2_000_001, &backend()), &pk),
+        Ok(2_000_900 - MAX_STEP_BACK_SECS)
+    );
+    clock.tick(20_000); // 10 s of allowance (20,000 / 2,000).
+    let before = clock.now().time;
+    assert_eq!(clock.apply_time_token(&TimeToken::sign(LOCK, 2_000_002, &backend()), &pk), Ok(before - 10));
+}

@@ -69,6 +69,12 @@ impl TimeToken {
     }
 }
 
+/// Most one token steps a certain clock back (a lock whose oscillator ran fast).
+pub const MAX_STEP_BACK_SECS: u32 = 300;
+/// A step back is also at most the lock-clock seconds since the last token divided by this: 500 ppm,
+/// more than any oscillator drifts, so tokens delivered in quick succession cannot swing the clock back.
+pub const STEP_BACK_DIVISOR: u32 = 2_000;
+
 /// What the lock's clock says: a time, and whether it can be trusted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClockReading {
@@ -91,13 +97,15 @@ pub struct LockClock {
     last_token_time: Option<u32>,
     /// No token older than this is accepted: the reading the clock restarted from.
     floor: u32,
+    /// The clock's reading when the last token set it (bounds how far the next one may step it back).
+    set_at: u32,
     uncertain: bool,
 }
 
 impl LockClock {
     /// A fresh lock: no time at all, uncertain.
     pub fn new(lock_id: [u8; 16]) -> LockClock {
-        LockClock { lock_id, now: 0, last_token_time: None, floor: 0, uncertain: true }
+        LockClock { lock_id, now: 0, last_token_time: None, floor: 0, set_at: 0, uncertain: true }
     }
 
     /// After a power loss, knowing only the last token's time: the clock restarts there, uncertain until a
@@ -112,7 +120,7 @@ impl LockClock {
     /// the clock behind what the lock had already seen.
     pub fn after_power_loss_from(lock_id: [u8; 16], last_token_time: Option<u32>, floor: u32) -> LockClock {
         let floor = floor.max(last_token_time.unwrap_or(0));
-        LockClock { lock_id, now: floor, last_token_time, floor, uncertain: true }
+        LockClock { lock_id, now: floor, last_token_time, floor, set_at: floor, uncertain: true }
     }
 
     /// Marks the clock uncertain (the lock detected a power loss or an RTC fault).
@@ -136,9 +144,12 @@ impl LockClock {
     }
 
     /// Accepts a token only if its signature verifies for this lock and its time is not older than the
-    /// last accepted token's (so a replayed old token is refused). Then the clock reads
-    /// `max(token.time, current time)` when it was certain (a replayed or withheld token never moves it
-    /// back), or `token.time` when it was uncertain; either way it becomes certain. Returns the new time.
+    /// last accepted token's (so a replayed old token is refused) nor than the floor. An uncertain clock
+    /// then reads `token.time`. A certain clock moves forward to `token.time`, or, if it runs ahead of the
+    /// token (a fast oscillator), steps back towards it by at most [`MAX_STEP_BACK_SECS`] and at most
+    /// (seconds since the last token) / [`STEP_BACK_DIVISOR`], so a withheld token cannot swing it far.
+    /// Either way it becomes certain. Returns the new time ([`LockClock::stepped_back`] says by how
+    /// much it went back, for the log).
     pub fn apply_time_token(&mut self, token: &TimeToken, backend: &PublicKey) -> Result<u32, SyncError> {
         token.verify(backend, &self.lock_id)?;
         if let Some(last) = self.last_token_time
@@ -149,7 +160,14 @@ impl LockClock {
         if token.time < self.floor {
             return Err(SyncError::StaleTime { last: self.floor, got: token.time });
         }
-        self.now = if self.uncertain { token.time } else { self.now.max(token.time) };
+        self.now = if self.uncertain || token.time >= self.now {
+            token.time
+        } else {
+            let elapsed = self.now.saturating_sub(self.set_at);
+            let step = MAX_STEP_BACK_SECS.min(elapsed / STEP_BACK_DIVISOR);
+            token.time.max(self.now - step.min(self.now))
+        };
+        self.set_at = self.now;
         self.last_token_time = Some(token.time);
         self.uncertain = false;
         Ok(self.now)

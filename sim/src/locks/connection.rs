@@ -4,8 +4,9 @@
 //! `framing::Reassembler` per connection) and, on a whole message, dispatches it: an unlock request to
 //! the connection's `unlock::LockSession`, sync messages (0x10–0x12) to a `SyncReceiver` and then to the
 //! lock (whose report is sealed under the sync channel keyed by SyncEnd), a LogRequest (0x14) to the next
-//! log batch, sealed under the same channel. Replies come back as framed packets. Any framing
-//! or sync error closes the connection (later writes fail) and leaves the lock's state as saved.
+//! log batch, sealed under the same channel. A first fragment announcing an unlock request longer than the
+//! longest valid one is refused before anything is buffered. Replies come back as framed packets. Any
+//! framing or sync error closes the connection (later writes fail) and leaves the lock's state as saved.
 
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +15,7 @@ use latchkey_protocol::sync::{
     SyncChannel, SyncReceiver, TYPE_DELTA_CHUNK, TYPE_LOG_REQUEST, TYPE_SYNC_BEGIN, TYPE_SYNC_END,
     decode_log_request, message_type,
 };
-use latchkey_protocol::unlock::{LockSession, TYPE_FULL_REQUEST, TYPE_RESUME_REQUEST};
+use latchkey_protocol::unlock::{FULL_REQUEST_MAX, LockSession, TYPE_FULL_REQUEST, TYPE_RESUME_REQUEST};
 
 use super::impostor::Impostor;
 use super::{LockError, VirtualLock, lock_guard};
@@ -95,6 +96,12 @@ impl LockConnection {
         if self.closed {
             return Err(LockError::Closed);
         }
+        if announces_oversized_unlock(packet) {
+            self.closed = true;
+            return Err(LockError::State(format!(
+                "an unlock request announced longer than {FULL_REQUEST_MAX} bytes"
+            )));
+        }
         let message = match self.reassembler.push(packet) {
             Ok(Some(message)) => message,
             Ok(None) => return Ok(Vec::new()),
@@ -158,5 +165,18 @@ impl LockConnection {
             }
             other => Err(LockError::State(format!("unexpected message type {other:?}"))),
         }
+    }
+}
+
+/// Whether `packet` is the first fragment of an unlock request (full or resume) announcing more than the
+/// longest valid one (`FULL_REQUEST_MAX`): refused before the framing layer allocates for it, so an
+/// unauthenticated peer makes the lock hold at most that much for an unlock (protocol.md §9).
+fn announces_oversized_unlock(packet: &[u8]) -> bool {
+    match packet {
+        [header, hi, lo, kind, ..] if header & 0x80 != 0 => {
+            matches!(*kind, TYPE_FULL_REQUEST | TYPE_RESUME_REQUEST)
+                && usize::from(u16::from_be_bytes([*hi, *lo])) > FULL_REQUEST_MAX
+        }
+        _ => false,
     }
 }

@@ -366,6 +366,12 @@ impl VirtualLock {
         self.power_cut = PowerCut::AtNextSave;
     }
 
+    /// A test control: refills the failed-session bucket, as a quiet spell would (a fuzzer drives
+    /// thousands of failing sessions a second and would otherwise meet only refused connections).
+    pub fn forgive_failed_sessions(&mut self) {
+        self.sessions = SessionLimiter::default();
+    }
+
     fn save_or_log(&mut self) {
         if let Err(error) = self.persist()
             && !matches!(error, LockError::Closed)
@@ -566,11 +572,15 @@ impl VirtualLock {
         (delta.seq, DeltaOutcome::Applied)
     }
 
+    /// Applies a time token and logs CLOCK_SET with the seconds the clock went back (0 when it moved
+    /// forward or was uncertain), saturated to u16.
     fn apply_token(&mut self, token: &TimeToken) -> bool {
+        let before = self.lock_clock.now();
         match self.lock_clock.apply_time_token(token, &self.identity.backend_key) {
-            Ok(_) => {
+            Ok(now) => {
                 self.last_token = Some(token.encode().to_vec());
-                self.record(EventKind::CLOCK_SET, [0; 16], 0);
+                let back = if before.uncertain { 0 } else { before.time.saturating_sub(now) };
+                self.record(EventKind::CLOCK_SET, [0; 16], u16::try_from(back).unwrap_or(u16::MAX));
                 true
             }
             Err(error) => {

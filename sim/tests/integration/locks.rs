@@ -773,6 +773,56 @@ async fn a_drifting_clock_is_pulled_forward_by_the_next_time_token() {
     assert_eq!(i64::from(synced.report.lock_time), rig.w.now().timestamp());
 }
 
+/// Issue 17 item 5: a lock whose oscillator runs fast is pulled back by the next time token, by a bounded
+/// step (at most 300 s, and at most 500 ppm of the time since the last token, so tokens delivered one
+/// after the other cannot swing it back), and each step is logged with its size.
+#[tokio::test]
+async fn a_fast_clock_is_pulled_back_by_bounded_steps_and_each_step_is_logged() {
+    let rig = Rig::start().await;
+    let rooftop = &rig.w.p.doors.tokyo_rooftop;
+    rig.activate(rooftop, "LK-TOKYO-12").await;
+    rig.state.locks.with_lock(&rooftop.uuid, |lock| lock.set_drift_ppm(1_000)).expect("lock");
+    rig.w.clock.advance(Duration::days(10));
+    let ahead = |synced: &Synced| i64::from(synced.report.lock_time) - rig.w.now().timestamp();
+    // 1,000 ppm fast for 10 days: 864 s ahead. The first token steps it back by the cap, 300 s.
+    let first = rig.sync(rooftop, None).await;
+    assert_eq!(ahead(&first), 864 - 300, "the first token steps the fast clock back by 300 s");
+    rig.state.locks.with_lock(&rooftop.uuid, |lock| lock.set_drift_ppm(0)).expect("lock");
+    // A second token at once moves it no further (0 s since the last one).
+    let second = rig.sync(rooftop, None).await;
+    assert_eq!(ahead(&second), 864 - 300);
+    // A day later: 86,400 / 2,000 = 43 s more.
+    rig.w.clock.advance(Duration::days(1));
+    let third = rig.sync(rooftop, None).await;
+    assert_eq!(ahead(&third), 864 - 300 - 43);
+    let steps: Vec<u16> = rig
+        .state
+        .locks
+        .with_lock(&rooftop.uuid, |lock| {
+            let log = lock.pending_log();
+            log.iter().filter(|e| e.record.kind == EventKind::CLOCK_SET).map(|e| e.record.detail).collect()
+        })
+        .expect("lock");
+    assert!(steps.ends_with(&[300, 0, 43]), "each step logged with the seconds it went back: {steps:?}");
+}
+
+/// Issue 17 item 5: an unauthenticated peer cannot make the lock buffer more for an unlock request than the
+/// longest valid one: a first fragment announcing a 4 KiB unlock request closes the connection at once.
+#[tokio::test]
+async fn an_oversized_unlock_request_is_refused_before_it_is_buffered() {
+    let rig = Rig::start().await;
+    let rooftop = &rig.w.p.doors.tokyo_rooftop;
+    rig.activate(rooftop, "LK-TOKYO-13").await;
+    let lock = rig.state.locks.by_door(&rooftop.uuid).expect("lock").expect("a virtual lock");
+    let mut connection = latchkey_sim::locks::LockConnection::new(lock, 185).expect("connection");
+    connection.subscribe().expect("hello");
+    // First fragment (0x80), total 4096, then a full-request type byte and junk.
+    let mut first = vec![0x80, 0x10, 0x00, 0x02];
+    first.extend([0x5a; 178]);
+    assert!(connection.write(&first).is_err(), "the lock started buffering a 4 KiB unlock request");
+    assert!(connection.write(&[0x01, 0x5a]).is_err(), "the connection stays closed");
+}
+
 #[tokio::test]
 async fn the_core_phone_flows_unlock_and_sync_over_the_memory_link() {
     use latchkey::ble::{self, Signer, SoftwareSigner, Timeouts, UnlockError, UnlockRequest};
