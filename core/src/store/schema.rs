@@ -74,6 +74,12 @@ const V2: &str = r#"
     ALTER TABLE log_uploads ADD COLUMN refusal TEXT;
 "#;
 
+/// Version 1's SQL, for the test that migrates a version-1 file.
+#[cfg(test)]
+pub(super) fn tests_v1() -> &'static str {
+    V1
+}
+
 /// The schema version this code writes.
 pub const VERSION: u32 = 2;
 

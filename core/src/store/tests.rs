@@ -144,6 +144,43 @@ fn a_sync_record_confirms_deltas_and_queues_logs_until_acknowledged() {
 }
 
 #[test]
+fn a_quarantined_upload_is_kept_listed_and_no_longer_pending() {
+    let store = Store::open_in_memory().expect("open");
+    let bogus = store.record_sync("a", 0, 50, &[], b"hello", &[(0, vec![0xb0])], now()).expect("record");
+    let real = store.record_sync("a", 1, 80, &[], b"hello2", &[(0, vec![0xa0])], now()).expect("record");
+    store.quarantine_logs(bogus, "bad request 400: log batch 0 does not open", now()).expect("quarantine");
+    let pending: Vec<i64> = store.pending_logs(None).expect("read").iter().map(|p| p.id).collect();
+    assert_eq!(pending, vec![real], "the quarantined upload no longer holds up the next one");
+    let quarantined = store.quarantined_logs().expect("read");
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!((quarantined[0].id, quarantined[0].batch_count), (bogus, 1), "kept with its batch");
+    assert!(quarantined[0].refusal.contains("does not open"));
+}
+
+#[test]
+fn a_version_1_file_is_migrated_with_its_queued_uploads() {
+    let dir = std::env::temp_dir().join(format!("latchkey-store-{}", uuid::Uuid::new_v4()));
+    let path = dir.join("client.sqlite");
+    std::fs::create_dir_all(&dir).expect("dir");
+    {
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(schema::tests_v1()).expect("version 1");
+        conn.pragma_update(None, "user_version", 1).expect("version");
+        conn.execute(
+            "INSERT INTO log_uploads (door_uuid, hello, last_applied_seq, battery_percent, read_at)
+             VALUES ('a', x'00', 3, 90, '2026-06-10T16:00:00Z')",
+            [],
+        )
+        .expect("an upload queued by version 1");
+    }
+    let store = Store::open(&path).expect("migrates");
+    assert_eq!(store.pending_logs(None).expect("read").len(), 1, "nothing queued is lost");
+    assert!(store.quarantined_logs().expect("read").is_empty());
+    drop(store);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn clear_wipes_everything_and_debug_hides_values() {
     let store = Store::open_in_memory().expect("open");
     store.set_user_id("u").expect("write");

@@ -148,10 +148,18 @@ async fn dispatch(command: PhoneCommand, settings: &Settings) -> Result<(), Fail
             let lock = find(&client, &door).await?;
             out.progress(&format!("Syncing {}: fetching changes, then over Bluetooth…", lock.name));
             let s = client.sync(&lock.id).await.map_err(Failure::from_client)?;
+            let quarantined = if s.log_uploads_quarantined > 0 {
+                format!(
+                    "\n{} log upload(s) refused by the backend: kept aside, they hold up nothing.",
+                    s.log_uploads_quarantined
+                )
+            } else {
+                String::new()
+            };
             out.done(
                 &format!(
                     "Synced {}: carried {} change(s) ({} new, {} already there, {} refused); the lock is at \
-                     change #{}, battery {}%.\nRead {} log batch(es); {} uploaded, {} waiting for the network.",
+                     change #{}, battery {}%.\nRead {} log batch(es); {} uploaded, {} waiting for the network.{}",
                     lock.name,
                     s.deltas_carried,
                     s.deltas_applied,
@@ -161,7 +169,8 @@ async fn dispatch(command: PhoneCommand, settings: &Settings) -> Result<(), Fail
                     s.battery_percent,
                     s.log_batches_read,
                     s.log_uploads_acknowledged,
-                    s.log_uploads_pending
+                    s.log_uploads_pending,
+                    quarantined
                 ),
                 json!({
                     "door": lock.id, "name": lock.name, "fetched": s.fetched,
@@ -169,7 +178,8 @@ async fn dispatch(command: PhoneCommand, settings: &Settings) -> Result<(), Fail
                     "deltas_already_applied": s.deltas_already_applied, "deltas_refused": s.deltas_refused,
                     "last_applied_seq": s.last_applied_seq, "battery_percent": s.battery_percent,
                     "log_batches_read": s.log_batches_read, "log_uploads_acknowledged": s.log_uploads_acknowledged,
-                    "log_uploads_pending": s.log_uploads_pending, "more_logs_on_lock": s.more_logs_on_lock,
+                    "log_uploads_pending": s.log_uploads_pending, "log_uploads_quarantined": s.log_uploads_quarantined,
+                    "more_logs_on_lock": s.more_logs_on_lock,
                 }),
             );
             Ok(())
