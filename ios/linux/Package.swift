@@ -21,7 +21,7 @@ import PackageDescription
 let libraryDirectory = "/latchkey/lib"
 
 /// Extra compiler flags of the library targets: xtask replaces this line with `["-swift-version", "6"]` once
-/// the compiler generates code in Swift 6 mode without crashing (docs/decisions.md, decision 88).
+/// the compiler generates code in Swift 6 mode without crashing (docs/decisions.md, decision 84).
 let libraryLanguageFlags: [String] = []
 
 let package = Package(

@@ -7,7 +7,7 @@
 //! 2. Probes whether this compiler generates the `Latchkey` module in Swift 6 language mode: Swift 6.0.3
 //!    crashes (an assertion in SIL's TransferNonSendable pass on UniFFI's async foreign-trait glue), so the
 //!    package is built in Swift 5 mode; the day the probe passes, the library targets are built in Swift 6
-//!    mode instead, with no change here (decision 88).
+//!    mode instead, with no change here (decision 84).
 //! 3. `swift build --build-tests` (SwiftPM, debug).
 //! 4. Swift 6 language mode with complete concurrency checking: `Latchkey` (generated + hand-written) is
 //!    type-checked (`-typecheck`; the SIL-level region checks are the pass that crashes), every other
@@ -125,7 +125,7 @@ fn copy_if_changed(from: &Path, to: &Path) -> anyhow::Result<()> {
 }
 
 /// Whether this compiler generates the `Latchkey` module in Swift 6 mode: `false` when it crashes (a known
-/// compiler bug, decision 88); an ordinary compile error in Swift 6 mode fails the step.
+/// compiler bug, decision 84); an ordinary compile error in Swift 6 mode fails the step.
 fn language_mode(root_dir: &Path) -> anyhow::Result<bool> {
     let mut probe = trixie::chroot(root_dir, "swiftc");
     probe
@@ -141,14 +141,14 @@ fn language_mode(root_dir: &Path) -> anyhow::Result<bool> {
         ProbeOutcome::Works => {
             eprintln!(
                 "    Swift 6 code generation works with this compiler: the library targets are built in Swift 6 \
-                 mode (decision 88 can be retired)"
+                 mode (decision 84 can be retired)"
             );
             Ok(true)
         }
         ProbeOutcome::CompilerCrash(line) => {
             eprintln!(
                 "    Swift 6 code generation still crashes this compiler ({line}): building in Swift 5 mode, \
-                 type-checking in Swift 6 mode (decision 88)"
+                 type-checking in Swift 6 mode (decision 84)"
             );
             Ok(false)
         }
