@@ -29,6 +29,10 @@ wire_enum! {
         KeypadLockout => "keypad.lockout",
         /// A lock's log says it applied a sync (access changes reached it).
         LockSynced => "lock.synced",
+        /// A lock's log counts refusals it did not log one by one: past 4 refusals in 10 minutes (wrong codes,
+        /// refused unlocks, codes typed during a keypad lockout) a lock counts the rest into one summary, so
+        /// a flood cannot push who came in out of its log.
+        LockRefusalsCounted => "lock.refusals_counted",
         /// A user's registered phone (device key) was removed: its credentials stop being renewed.
         DeviceRemoved => "device.removed",
         /// One of your webhook endpoints was disabled after failing for [`super::WEBHOOK_DISABLE_AFTER_DAYS`]
@@ -66,7 +70,8 @@ pub struct EventView {
     /// The door it concerns, or null for an event about no door (`endpoint.disabled`).
     pub door_uuid: Option<String>,
     /// The objects it concerns: an [`AccessEventData`] for `access.*` and `doorcode.issued`, an
-    /// [`EntryEventData`] for `entry.*`, a [`LockEventData`] for `keypad.lockout` and `lock.synced`, an
+    /// [`EntryEventData`] for `entry.*`, a [`LockEventData`] for `keypad.lockout` and `lock.synced`, a
+    /// [`RefusalsCountedData`] for `lock.refusals_counted`, an
     /// [`EndpointDisabledData`] for `endpoint.disabled`.
     pub data: serde_json::Value,
 }
@@ -118,6 +123,26 @@ pub struct LockEventData {
     /// The lock's clock was unconfirmed.
     pub time_uncertain: bool,
     /// The entry's place in the lock's log.
+    pub log_seq: u64,
+}
+
+/// The `data` of `lock.refusals_counted`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusalsCountedData {
+    /// Refusals counted.
+    pub count: u32,
+    /// Of them, refused unlocks (BLE).
+    pub unlock_count: u32,
+    /// Of them, keypad refusals: wrong codes and codes typed during a lockout.
+    pub keypad_count: u32,
+    /// The lock's time of the first counted refusal.
+    pub first_lock_time: DateTime<Utc>,
+    /// The lock's time of the last counted refusal.
+    pub last_lock_time: DateTime<Utc>,
+    /// The lock's clock was unconfirmed for one of them.
+    pub time_uncertain: bool,
+    /// The summary entry's place in the lock's log.
     pub log_seq: u64,
 }
 

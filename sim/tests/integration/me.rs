@@ -452,7 +452,7 @@ async fn sync_data_after_a_false_seq_still_returns_the_revocation_the_lock_lacks
 #[tokio::test]
 async fn wrong_codes_and_a_keypad_lockout_are_door_events_naming_no_user() {
     use latchkey::api::EventsQuery;
-    use latchkey::model::{EntryEventData, EventType};
+    use latchkey::model::{EntryEventData, EventType, RefusalsCountedData};
 
     let me = Me::start("kim@example.com", &["tokyo_rooftop"], &[]).await;
     me.activate("tokyo_rooftop", "LK-ME-EV").await;
@@ -466,15 +466,25 @@ async fn wrong_codes_and_a_keypad_lockout_are_door_events_naming_no_user() {
     let (_, _, upload) = me.phone_sync(&rooftop).await;
     me.user.upload_logs(&rooftop.uuid, &upload).await.expect("upload");
 
-    let types = vec![EventType::EntryDenied, EventType::KeypadLockout];
+    let types = vec![EventType::EntryDenied, EventType::KeypadLockout, EventType::LockRefusalsCounted];
     let events =
         me.w.a.list_events(&EventsQuery { types, ..EventsQuery::default() }).await.expect("feed").events;
     let denied: Vec<_> = events.iter().filter(|event| event.event_type == EventType::EntryDenied).collect();
     // The lock logs the first 4 refusals of a 10-minute window one by one (protocol.md §21) and counts the
-    // rest, the lockout's among them, into one summary entry, which the feed does not report yet: the 4
-    // logged refusals are the feed's events.
+    // rest, the codes typed during the lockout among them, into one summary: 4 entry.denied events and one
+    // lock.refusals_counted for the other 5 codes, all typed at the keypad.
     let lockouts = events.iter().filter(|event| event.event_type == EventType::KeypadLockout).count();
-    assert_eq!((denied.len(), lockouts), (4, 0), "{events:?}");
+    let counted: Vec<RefusalsCountedData> = events
+        .iter()
+        .filter(|event| event.event_type == EventType::LockRefusalsCounted)
+        .map(|event| serde_json::from_value(event.data.clone()).expect("counted data"))
+        .collect();
+    assert_eq!((denied.len(), lockouts, counted.len()), (4, 0, 1), "{events:?}");
+    assert_eq!(
+        (counted[0].count, counted[0].keypad_count, counted[0].unlock_count),
+        (5, 5, 0),
+        "{counted:?}"
+    );
     let data: EntryEventData = serde_json::from_value(denied[0].data.clone()).expect("data");
     assert_eq!((data.user, data.method), (None, AccessMethod::Doorcode), "a wrong code names nobody");
     // Partner A sees them because the door is its; no user is involved.

@@ -187,7 +187,7 @@ fn partners_told_at(conn: &Connection, door: &str, user: Option<&str>) -> rusqli
 }
 
 /// Log entries of `door` just stored by the backend: `entry.granted` / `entry.denied` for access attempts,
-/// `keypad.lockout`, `lock.synced`. Entries of other kinds (clock, power, overflow) record nothing.
+/// `keypad.lockout`, `lock.synced`, `lock.refusals_counted`. Entries of other kinds (clock, power, overflow) record nothing.
 pub fn lock_entries(
     conn: &Connection,
     now: DateTime<Utc>,
@@ -222,6 +222,14 @@ pub fn lock_entries(
         if let Some(event_type) = door_event {
             for partner in partners_told_at(conn, door, None)? {
                 record(conn, &partner, event_type, door, lock_time, now, &lock_data)?;
+            }
+            continue;
+        }
+        if entry.record.kind == EventKind::REFUSALS_COALESCED {
+            let data = refusals_counted(entry);
+            for partner in partners_told_at(conn, door, None)? {
+                let event_type = EventType::LockRefusalsCounted;
+                record(conn, &partner, event_type, door, data.first_lock_time, now, &data)?;
             }
             continue;
         }
@@ -283,4 +291,23 @@ pub fn device_removed(
         record(conn, partner, EventType::DeviceRemoved, "", now, now, &data)?;
     }
     Ok(())
+}
+
+/// The data of a `REFUSALS_COALESCED` summary entry, whose subject holds `count u32 || first_time u32 ||
+/// last_time u32 || unlock u16 || keypad u16`, big-endian (protocol.md §21).
+fn refusals_counted(entry: &latchkey_protocol::eventlog::Entry) -> latchkey::model::RefusalsCountedData {
+    let subject = &entry.record.subject;
+    let u32_at =
+        |at: usize| u32::from_be_bytes([subject[at], subject[at + 1], subject[at + 2], subject[at + 3]]);
+    let u16_at = |at: usize| u32::from(u16::from_be_bytes([subject[at], subject[at + 1]]));
+    let time = |secs: u32| DateTime::<Utc>::from_timestamp(secs.into(), 0).unwrap_or_default();
+    latchkey::model::RefusalsCountedData {
+        count: u32_at(0),
+        unlock_count: u16_at(12),
+        keypad_count: u16_at(14),
+        first_lock_time: time(u32_at(4)),
+        last_lock_time: time(u32_at(8)),
+        time_uncertain: entry.record.time_uncertain,
+        log_seq: entry.seq,
+    }
 }
